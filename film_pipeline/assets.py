@@ -1,0 +1,481 @@
+"""The film graph: one factory builds every asset of one film, under the film's key prefix.
+
+  film_spec ─► script ─────────────────────────────────────────────┐
+  visual_spec[shot] ─► storyboard[shot] ─► clip[shot] ─► upscaled_clip[shot] ─► final_cut
+  motion_spec[shot] ───────────────────────┘      upscale_spec[shot] ─┘           ▲
+  narration_spec[shot] ─► voiceover[shot] ─► soundtrack ◄─ score_spec ────────────┘
+
+The `*_spec` assets are observable sources read from film.yaml: one data version per stage per
+shot, so an edit stales exactly the stages it touches. Every real asset pins a code version and
+returns a data version hashed from its code version and its inputs' versions; that version is
+also the artifact's key in the store, so an existing version is reused rather than regenerated.
+"""
+
+import base64
+import io
+import json
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+import numpy as np
+from dagster._core.definitions.data_version import extract_data_version_from_entry
+from PIL import Image
+
+from film_pipeline import edit
+from film_pipeline.backends import CharacterLook, KeyframeRequest, MotionRequest, backend_for
+from film_pipeline.film import Film, film_slug, load_film
+from film_pipeline.media import SAMPLE_RATE, read_audio, read_video, thumbnail, write_video, write_wav
+from film_pipeline.specs import SHOT_SPECS, film_spec, score_spec, version_of
+from film_pipeline.store import LocalStore, artifact_key
+from film_pipeline.timeline import layout, total_frames
+
+CODE_VERSIONS = {"script": "1", "storyboard": "1", "clip": "1", "upscaled_clip": "1",
+                 "voiceover": "1", "soundtrack": "1", "final_cut": "1"}
+SHOT_ASSETS = ("storyboard", "clip", "upscaled_clip", "voiceover")
+FILM_ASSETS = ("script", "soundtrack", "final_cut")
+# Each real asset's parents, by name within the film; the planner walks this too.
+PARENTS = {
+    "script": ("film_spec",),
+    "storyboard": ("visual_spec",),
+    "clip": ("storyboard", "motion_spec"),
+    "upscaled_clip": ("clip", "upscale_spec"),
+    "voiceover": ("narration_spec",),
+    "soundtrack": ("voiceover", "score_spec"),
+    "final_cut": ("upscaled_clip", "soundtrack", "script"),
+}
+GROUPS = {"script": "script", "storyboard": "pictures", "clip": "motion", "upscaled_clip": "motion",
+          "voiceover": "sound", "soundtrack": "sound", "final_cut": "edit"}
+
+
+class StoreResource(dg.ConfigurableResource):
+    """Where artifacts live (the local store under $FILM_HOME/store)."""
+
+    root: str
+
+    def get(self) -> LocalStore:
+        return LocalStore(self.root)
+
+
+class RenderSettings(dg.ConfigurableResource):
+    """Run-wide settings: a profile that overrides each film's own (empty: the film's)."""
+
+    profile: str = ""
+
+
+class MissingInputError(RuntimeError):
+    """An input of this step has never been observed or rendered."""
+
+
+@dataclass
+class FilmGraph:
+    """Everything Dagster needs for one film, plus the names the planner and CLI use."""
+
+    slug: str
+    film_dir: Path
+    partitions: dg.DynamicPartitionsDefinition
+    sources: list = field(default_factory=list)
+    assets: list = field(default_factory=list)
+    jobs: list = field(default_factory=list)
+
+    def key(self, name: str) -> dg.AssetKey:
+        return dg.AssetKey([self.slug, name])
+
+    @property
+    def shot_job(self) -> str:
+        return f"{self.slug}__render_shot"
+
+    @property
+    def film_job(self) -> str:
+        return f"{self.slug}__render_film"
+
+    @property
+    def observe_job(self) -> str:
+        return f"{self.slug}__observe_specs"
+
+
+def sync_shot_partitions(instance: dg.DagsterInstance, partitions_name: str, shot_ids: list[str]) -> tuple[list, list]:
+    """Add new shots to the film's partitions and retire deleted ones (their artifacts stay)."""
+    known = set(instance.get_dynamic_partitions(partitions_name))
+    added = [s for s in shot_ids if s not in known]
+    removed = sorted(known - set(shot_ids))
+    if added:
+        instance.add_dynamic_partitions(partitions_name, added)
+    for shot_id in removed:
+        instance.delete_dynamic_partition(partitions_name, shot_id)
+    return added, removed
+
+
+def profile_of(film: Film, settings: RenderSettings) -> str:
+    return settings.profile or film.profile
+
+
+def image_markdown(image: Image.Image, width: int = 320, caption: str = "") -> dg.MetadataValue:
+    """An inline picture for the asset's metadata panel in the UI."""
+    buffer = io.BytesIO()
+    thumbnail(image, width).save(buffer, format="JPEG", quality=82)
+    encoded = base64.b64encode(buffer.getvalue()).decode()
+    return dg.MetadataValue.md(f"![{caption}](data:image/jpeg;base64,{encoded})")
+
+
+def build_film_graph(film_dir: Path | str) -> FilmGraph:
+    film_dir = Path(film_dir).resolve()
+    slug = film_slug(film_dir)
+    graph = FilmGraph(slug, film_dir, dg.DynamicPartitionsDefinition(name=f"{slug}__shots"))
+    ctx = _FilmContext(graph)
+    graph.sources = [ctx.film_spec_source(), ctx.score_spec_source()] + [
+        ctx.shot_spec_source(name) for name in SHOT_SPECS]
+    graph.assets = [ctx.script(), ctx.storyboard(), ctx.clip(), ctx.upscaled_clip(), ctx.voiceover(),
+                    ctx.soundtrack(), ctx.final_cut()]
+    graph.jobs = [
+        dg.define_asset_job(graph.shot_job, selection=[graph.key(n) for n in SHOT_ASSETS],
+                            partitions_def=graph.partitions,
+                            description=f"Render shots of {slug}: one run per shot."),
+        dg.define_asset_job(graph.film_job, selection=[graph.key(n) for n in FILM_ASSETS],
+                            description=f"Script, soundtrack and final cut of {slug}."),
+        dg.define_asset_job(graph.observe_job, selection=[s.key for s in graph.sources],
+                            description=f"Read {slug}/film.yaml and record each stage's spec version."),
+    ]
+    return graph
+
+
+class _FilmContext:
+    """The asset bodies of one film; each method returns one Dagster definition."""
+
+    def __init__(self, graph: FilmGraph):
+        self.graph = graph
+        self.slug = graph.slug
+
+    # ---- inputs -------------------------------------------------------------------------
+
+    def load(self) -> Film:
+        return load_film(self.graph.film_dir)
+
+    def _latest_version(self, context, name: str, shot: str | None, is_source: bool) -> str:
+        record = context.instance.get_latest_data_version_record(self.graph.key(name), is_source, shot)
+        version = extract_data_version_from_entry(record.event_log_entry) if record else None
+        if version is None:
+            what = f"{name}[{shot}]" if shot else name
+            hint = "run `film render`, or observe the film's specs in the UI" if is_source else f"materialize {what} first"
+            raise MissingInputError(f"{self.slug}/{what} has no recorded version; {hint}")
+        return version.value
+
+    def spec(self, context, store: LocalStore, name: str, shot: str | None) -> tuple[str, dict]:
+        """The version of a spec as last observed, and the spec it stands for (saved at observation)."""
+        version = self._latest_version(context, name, shot, is_source=True)
+        return version, store.read_json(artifact_key(self.slug, name, shot, version, "json"))
+
+    def upstream(self, context, store: LocalStore, name: str, shot: str | None) -> tuple[str, dict]:
+        """The current version of a rendered input and its manifest."""
+        version = self._latest_version(context, name, shot, is_source=False)
+        return version, store.read_json(artifact_key(self.slug, name, shot, version, "json"))
+
+    # ---- spec sources ---------------------------------------------------------------------
+
+    def _save_spec(self, store: LocalStore, name: str, shot: str | None, spec: dict) -> dg.DataVersion:
+        version = version_of(spec)
+        key = artifact_key(self.slug, name, shot, version, "json")
+        if not store.exists(key):
+            store.put_json(key, spec)
+        return dg.DataVersion(version)
+
+    def film_spec_source(self):
+        @dg.observable_source_asset(
+            key=self.graph.key("film_spec"), group_name="specs",
+            description="film.yaml as the writer wrote it, normalised (comments and layout do not count).")
+        def film_spec_source(store: StoreResource, render_settings: RenderSettings):
+            film = self.load()
+            return self._save_spec(store.get(), "film_spec", None, film_spec(film, profile_of(film, render_settings)))
+
+        return film_spec_source
+
+    def score_spec_source(self):
+        @dg.observable_source_asset(
+            key=self.graph.key("score_spec"), group_name="specs",
+            description="Music cues and the film's timing: what the soundtrack depends on.")
+        def score_spec_source(store: StoreResource, render_settings: RenderSettings):
+            film = self.load()
+            return self._save_spec(store.get(), "score_spec", None, score_spec(film, profile_of(film, render_settings)))
+
+        return score_spec_source
+
+    def shot_spec_source(self, name: str):
+        make_spec = SHOT_SPECS[name]
+
+        @dg.observable_source_asset(
+            key=self.graph.key(name), partitions_def=self.graph.partitions, group_name="specs",
+            description=f"Per-shot {name.replace('_', ' ')}: one data version per shot.")
+        def shot_spec_source(context, store: StoreResource, render_settings: RenderSettings):
+            film, artifacts = self.load(), store.get()
+            profile = profile_of(film, render_settings)
+            known = set(context.instance.get_dynamic_partitions(self.graph.partitions.name))
+            return dg.DataVersionsByPartition({
+                shot.id: self._save_spec(artifacts, name, shot.id, make_spec(film, shot, profile))
+                for shot in film.shots if shot.id in known})
+
+        return shot_spec_source
+
+    # ---- materializing ------------------------------------------------------------------
+
+    def render(self, context, store: LocalStore, name: str, shot: str | None, version: str,
+               make: Callable[[Path], tuple[dict[str, Path], dict]]) -> dg.MaterializeResult:
+        """Render one artifact version (or reuse it if the store has it) and describe it to Dagster.
+
+        `make(workdir)` writes files and returns `({role: path}, info)`; the files are stored
+        first and the manifest last, so a manifest in the store means a complete artifact.
+        """
+        manifest_key = artifact_key(self.slug, name, shot, version, "json")
+        reused = store.exists(manifest_key)
+        if reused:
+            manifest = store.read_json(manifest_key)
+            for stored in manifest["files"].values():
+                store.local_path(stored["key"], stored["sha256"])
+            context.log.info(f"{name}[{shot or '-'}] {version} is already in the store: reused, not re-rendered")
+        else:
+            started = time.perf_counter()
+            with tempfile.TemporaryDirectory(prefix=f"{name}-") as workdir:
+                files, info = make(Path(workdir))
+                stored = {role: store.put_file(artifact_key(self.slug, name, shot, version, _ext(role, path)), path).__dict__
+                          for role, path in files.items()}
+            info["seconds"] = round(time.perf_counter() - started, 3)
+            manifest = {"asset": name, "shot": shot, "version": version, "primary": next(iter(files)),
+                        "files": stored, "info": info}
+            store.put_json(manifest_key, manifest)
+            context.log.info(f"{name}[{shot or '-'}] rendered in {info['seconds']:.2f}s")
+        return dg.MaterializeResult(data_version=dg.DataVersion(version),
+                                    metadata=self.metadata(store, manifest, reused))
+
+    @staticmethod
+    def metadata(store: LocalStore, manifest: dict, reused: bool) -> dict:
+        primary = manifest["files"][manifest["primary"]]
+        info = manifest["info"]
+        meta = {
+            "uri": dg.MetadataValue.url(primary["uri"]), "sha256": primary["sha256"],
+            "bytes": dg.MetadataValue.int(primary["bytes"]),
+            "seconds": dg.MetadataValue.float(float(info["seconds"])), "reused": reused,
+            "path": dg.MetadataValue.path(str(store.local_path(primary["key"]))),
+        }
+        for key, value in info.items():
+            if key in meta:
+                continue
+            if isinstance(value, dict) and "md" in value:
+                meta[key] = dg.MetadataValue.md(value["md"])
+            elif isinstance(value, (str, int, float, bool)):
+                meta[key] = value
+        for role, stored in manifest["files"].items():
+            if stored["key"].endswith(".png") and role in ("take1", "poster", "contact_sheet", "frame"):
+                meta[f"preview_{role}"] = image_markdown(Image.open(store.local_path(stored["key"])), caption=role)
+        return meta
+
+    def _asset(self, name: str, description: str, partitioned: bool, kinds: set[str]):
+        return dg.asset(
+            key=self.graph.key(name), deps=[self.graph.key(p) for p in PARENTS[name]],
+            partitions_def=self.graph.partitions if partitioned else None,
+            code_version=CODE_VERSIONS[name], group_name=GROUPS[name], kinds=kinds, description=description,
+        )
+
+    # ---- the assets ---------------------------------------------------------------------
+
+    def script(self):
+        @self._asset("script", "The validated script: shot list, timing and what each shot says.", False, {"yaml"})
+        def script(context, store: StoreResource):
+            artifacts = store.get()
+            spec_version, spec = self.spec(context, artifacts, "film_spec", None)
+            shot_ids = [s["id"] for s in spec["shots"]]
+            added, removed = sync_shot_partitions(context.instance, self.graph.partitions.name, shot_ids)
+            if added or removed:
+                context.log.info(f"shots added: {added or 'none'}; retired (artifacts kept): {removed or 'none'}")
+            timeline = layout([(s["id"], s["duration"], s["transition"]) for s in spec["shots"]], spec["fps"])
+
+            def make(workdir: Path):
+                path = workdir / "script.json"
+                path.write_text(json.dumps({"film": spec, "timeline": [p.__dict__ for p in timeline]}, indent=1))
+                table = "\n".join(f"| {i + 1} | `{s['id']}` | {s['duration']:g}s | {s['camera']} | {s['transition']} | {s['prompt'][:80]} |"
+                                  for i, s in enumerate(spec["shots"]))
+                return {"script": path}, {
+                    "title": spec["title"], "shots": len(shot_ids), "profile": spec["profile"],
+                    "duration_seconds": round(total_frames(timeline) / spec["fps"], 3),
+                    "shot_list": {"md": "| # | shot | duration | camera | transition | prompt |\n|---|---|---|---|---|---|\n" + table},
+                }
+
+            return self.render(context, artifacts, "script", None, version_of("script", CODE_VERSIONS["script"], spec_version), make)
+
+        return script
+
+    def storyboard(self):
+        @self._asset("storyboard", "Keyframes painted from each shot's prompt: one image per take.", True, {"image"})
+        def storyboard(context, store: StoreResource):
+            artifacts, shot = store.get(), context.partition_key
+            spec_version, spec = self.spec(context, artifacts, "visual_spec", shot)
+            backend = backend_for("keyframe", spec["backend"])
+            looks = tuple(CharacterLook(c["name"], c["description"], c["seed"]) for c in spec["characters"])
+
+            def make(workdir: Path):
+                files = {}
+                for take in range(1, spec["takes"] + 1):
+                    request = KeyframeRequest(spec["prompt"], spec["style"], looks, spec["seed"] + take - 1, tuple(spec["size"]))
+                    files[f"take{take}"] = workdir / f"take{take}.png"
+                    backend.paint(request).save(files[f"take{take}"])
+                    context.log.info(f"storyboard[{shot}] take {take}/{spec['takes']} painted")
+                return files, {"backend": backend.name, "seed": spec["seed"], "takes": spec["takes"],
+                               "caption": f"{shot} · {spec['prompt']}", "width": spec["size"][0], "height": spec["size"][1]}
+
+            return self.render(context, artifacts, "storyboard", shot,
+                               version_of("storyboard", CODE_VERSIONS["storyboard"], spec_version), make)
+
+        return storyboard
+
+    def clip(self):
+        @self._asset("clip", "The shot in motion: the picked keyframe animated for the shot's duration.", True, {"video"})
+        def clip(context, store: StoreResource):
+            artifacts, shot = store.get(), context.partition_key
+            board_version, board = self.upstream(context, artifacts, "storyboard", shot)
+            spec_version, spec = self.spec(context, artifacts, "motion_spec", shot)
+            take = board["files"].get(f"take{spec['pick']}")
+            if take is None:
+                raise ValueError(f"shot `{shot}` picks take {spec['pick']} but its storyboard has {board['info']['takes']}; "
+                                 f"lower `pick` or raise `takes` in film.yaml")
+            backend = backend_for("motion", spec["backend"])
+
+            def make(workdir: Path):
+                keyframe = Image.open(artifacts.local_path(take["key"], take["sha256"])).convert("RGB")
+                request = MotionRequest(spec["camera"], spec["motion"], spec["frames"], spec["fps"], tuple(spec["size"]),
+                                        board["info"]["caption"], board["info"]["seed"])
+                path, still = workdir / "clip.mp4", workdir / "frame.png"
+                frames = _keep_frame(backend.animate(keyframe, request), spec["frames"] // 2, still)
+                count = write_video(path, frames, spec["fps"], tuple(spec["size"]))
+                return {"video": path, "frame": still}, {"backend": backend.name, "frames": count, "fps": spec["fps"],
+                                         "duration_seconds": round(count / spec["fps"], 3), "camera": spec["camera"],
+                                         "pick": spec["pick"], "keyframe": take["key"], "seed": board["info"]["seed"]}
+
+            return self.render(context, artifacts, "clip", shot,
+                               version_of("clip", CODE_VERSIONS["clip"], board_version, spec_version), make)
+
+        return clip
+
+    def upscaled_clip(self):
+        @self._asset("upscaled_clip", "The clip at delivery resolution (resolution × upscale).", True, {"video"})
+        def upscaled_clip(context, store: StoreResource):
+            artifacts, shot = store.get(), context.partition_key
+            clip_version, clip = self.upstream(context, artifacts, "clip", shot)
+            spec_version, spec = self.spec(context, artifacts, "upscale_spec", shot)
+            backend = backend_for("upscale", spec["backend"])
+            source = clip["files"]["video"]
+            factor = spec["factor"]
+
+            def make(workdir: Path):
+                frames = read_video(artifacts.local_path(source["key"], source["sha256"]))
+                first = next(frames)
+                size = (first.shape[1] * factor, first.shape[0] * factor)
+                path = workdir / "upscaled.mp4"
+                upscaled = (backend.upscale(f, factor) for f in _chain(first, frames))
+                count = write_video(path, upscaled, clip["info"]["fps"], size, crf=16)
+                return {"video": path}, {"backend": backend.name, "factor": factor, "frames": count, "fps": clip["info"]["fps"],
+                                         "width": size[0], "height": size[1], "keyframe": clip["info"]["keyframe"]}
+
+            return self.render(context, artifacts, "upscaled_clip", shot,
+                               version_of("upscaled_clip", CODE_VERSIONS["upscaled_clip"], clip_version, spec_version), make)
+
+        return upscaled_clip
+
+    def voiceover(self):
+        @self._asset("voiceover", "The shot's narration, spoken.", True, {"audio"})
+        def voiceover(context, store: StoreResource):
+            artifacts, shot = store.get(), context.partition_key
+            spec_version, spec = self.spec(context, artifacts, "narration_spec", shot)
+
+            def make(workdir: Path):
+                path = workdir / "voice.wav"
+                if not spec["text"].strip():
+                    write_wav(path, np.zeros(0, np.float32))
+                    return {"audio": path}, {"backend": "none", "duration_seconds": 0.0, "text": ""}
+                speech = backend_for("speech", spec["backend"]).speak(spec["text"], spec["voice"], spec["seed"])
+                if speech.warning:
+                    context.log.warning(f"voiceover[{shot}]: {speech.warning}")
+                write_wav(path, speech.samples, speech.rate)
+                return {"audio": path}, {"backend": speech.backend, "voice": spec["voice"] or "narrator",
+                                         "duration_seconds": round(len(speech.samples) / speech.rate, 3), "text": spec["text"]}
+
+            return self.render(context, artifacts, "voiceover", shot,
+                               version_of("voiceover", CODE_VERSIONS["voiceover"], spec_version), make)
+
+        return voiceover
+
+    def soundtrack(self):
+        @self._asset("soundtrack", "The score from the music cues with the voice-over mixed in at each shot.", False, {"audio"})
+        def soundtrack(context, store: StoreResource):
+            artifacts = store.get()
+            spec_version, spec = self.spec(context, artifacts, "score_spec", None)
+            voices = [(s[0], *self.upstream(context, artifacts, "voiceover", s[0])) for s in spec["shots"]]
+
+            def make(workdir: Path):
+                placements = layout([tuple(s) for s in spec["shots"]], spec["fps"])
+                seconds = total_frames(placements) / spec["fps"]
+                cues = edit.cue_spans(spec["cues"], placements, spec["fps"], spec["seed"])
+                music = backend_for("music", spec["backend"]).score(cues, seconds, SAMPLE_RATE)
+                spoken = [(p, read_audio(artifacts.local_path(m["files"]["audio"]["key"], m["files"]["audio"]["sha256"]))[:, 0])
+                          for p, (_, _, m) in zip(placements, voices)]
+                mixed, warnings = edit.mix(music, spoken, spec["fps"], SAMPLE_RATE)
+                for warning in warnings:
+                    context.log.warning(warning)
+                path = workdir / "soundtrack.wav"
+                write_wav(path, mixed)
+                return {"audio": path}, {"backend": spec["backend"]["backend"], "duration_seconds": round(seconds, 3),
+                                         "cues": len(cues), "peak": round(float(np.abs(mixed).max(initial=0)), 3)}
+
+            return self.render(context, artifacts, "soundtrack", None, version_of(
+                "soundtrack", CODE_VERSIONS["soundtrack"], spec_version, [(s, v) for s, v, _ in voices]), make)
+
+        return soundtrack
+
+    def final_cut(self):
+        @self._asset("final_cut", "The film: every shot cut together over the soundtrack, H.264 + AAC MP4.", False, {"video"})
+        def final_cut(context, store: StoreResource):
+            artifacts = store.get()
+            script_version, script = self.upstream(context, artifacts, "script", None)
+            sound_version, sound = self.upstream(context, artifacts, "soundtrack", None)
+            script_doc = json.loads(artifacts.local_path(script["files"]["script"]["key"]).read_text())
+            film = script_doc["film"]
+            shots = [(s["id"], *self.upstream(context, artifacts, "upscaled_clip", s["id"])) for s in film["shots"]]
+
+            def make(workdir: Path):
+                placements = layout([(s["id"], s["duration"], s["transition"]) for s in film["shots"]], film["fps"])
+                clips = [(p, artifacts.local_path(m["files"]["video"]["key"], m["files"]["video"]["sha256"]))
+                         for p, (_, _, m) in zip(placements, shots)]
+                size = (shots[0][2]["info"]["width"], shots[0][2]["info"]["height"])
+                audio = sound["files"]["audio"]
+                out, poster, sheet = workdir / "final_cut.mp4", workdir / "poster.png", workdir / "contact_sheet.png"
+                frames = edit.assemble(clips, artifacts.local_path(audio["key"], audio["sha256"]), film["title"],
+                                       film.get("logline"), film["fps"], size, out, poster)
+                keyframes = [(shot_id, Image.open(artifacts.local_path(m["info"]["keyframe"]))) for shot_id, _, m in shots]
+                edit.contact_sheet(keyframes).save(sheet)
+                return {"video": out, "poster": poster, "contact_sheet": sheet}, {
+                    "frames": frames, "fps": film["fps"], "duration_seconds": round(frames / film["fps"], 3),
+                    "width": size[0], "height": size[1], "shots": len(shots), "title": film["title"]}
+
+            return self.render(context, artifacts, "final_cut", None, version_of(
+                "final_cut", CODE_VERSIONS["final_cut"], script_version, sound_version, [(s, v) for s, v, _ in shots]), make)
+
+        return final_cut
+
+
+def _keep_frame(frames, index: int, path: Path):
+    """Pass frames through, saving frame `index` as a still for the UI."""
+    for position, frame in enumerate(frames):
+        if position == index:
+            Image.fromarray(frame).save(path)
+        yield frame
+
+
+def _chain(first, rest):
+    yield first
+    yield from rest
+
+
+def _ext(role: str, path: Path) -> str:
+    """Files of one artifact share its version; the role keeps them apart (`<v>.take2.png`)."""
+    primary = role in ("video", "audio", "take1")
+    return path.suffix.lstrip(".") if primary else f"{role}{path.suffix}"

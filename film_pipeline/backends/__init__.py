@@ -1,0 +1,152 @@
+"""One small protocol per stage, and the registry that turns a profile's backend names into objects.
+
+A backend is a class with a `name`, a `version` (bump it when its output changes: the version is
+part of every data version it renders) and the one method of its stage. Adding a model family
+is one class plus one `register` line. Backends are created once per process and reused across
+shots (`get_backend` caches them), so a model loads once per render, not once per shot.
+"""
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from typing import Protocol
+
+import numpy as np
+from PIL import Image
+
+from film_pipeline.profiles import load_profile
+
+
+@dataclass(frozen=True)
+class CharacterLook:
+    name: str
+    description: str
+    seed: int
+
+
+@dataclass(frozen=True)
+class KeyframeRequest:
+    prompt: str
+    style: str | None
+    characters: tuple[CharacterLook, ...]
+    seed: int
+    size: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class MotionRequest:
+    camera: str
+    motion: str | None
+    frames: int
+    fps: int
+    size: tuple[int, int]
+    caption: str
+    seed: int
+
+
+@dataclass(frozen=True)
+class CueRequest:
+    id: str
+    prompt: str
+    start: float  # seconds into the film
+    end: float
+    seed: int
+
+
+class KeyframeBackend(Protocol):
+    name: str
+    version: str
+
+    def paint(self, request: KeyframeRequest) -> Image.Image: ...
+
+
+class MotionBackend(Protocol):
+    name: str
+    version: str
+
+    def animate(self, keyframe: Image.Image, request: MotionRequest) -> Iterator[np.ndarray]: ...
+
+
+class UpscaleBackend(Protocol):
+    name: str
+    version: str
+
+    def upscale(self, frame: np.ndarray, factor: int) -> np.ndarray: ...
+
+
+class MusicBackend(Protocol):
+    name: str
+    version: str
+
+    def score(self, cues: list[CueRequest], seconds: float, rate: int) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Speech:
+    samples: np.ndarray  # float32 mono at `rate`
+    rate: int
+    backend: str          # what actually spoke (a fallback says so)
+    warning: str | None = None
+
+
+class SpeechBackend(Protocol):
+    name: str
+    version: str
+
+    def speak(self, text: str, voice: str | None, seed: int) -> Speech: ...
+
+
+_REGISTRY: dict[tuple[str, str], type] = {}
+
+
+def register(stage: str, cls: type) -> type:
+    _REGISTRY[(stage, cls.name)] = cls
+    return cls
+
+
+def backend_id(stage: str, profile: str) -> dict:
+    """What a data version must know about a stage's backend: name, version, settings and variant.
+
+    A backend may report a `variant()` (say, "missing" when its tool is not installed), so a
+    fallback render never masquerades as the real one under the same version.
+    """
+    entry = load_profile(profile)[stage]
+    cls = _backend_class(stage, entry["backend"])
+    ident = {"backend": cls.name, "version": cls.version, "settings": entry["settings"]}
+    if hasattr(cls, "variant"):
+        ident["variant"] = cls.variant()
+    return ident
+
+
+def backend_for(stage: str, ident: dict):
+    """The process-wide instance of the backend a spec names (created, and loaded, once)."""
+    return _instance(stage, ident["backend"], json.dumps(ident["settings"], sort_keys=True))
+
+
+def get_backend(stage: str, profile: str):
+    return backend_for(stage, backend_id(stage, profile))
+
+
+@cache
+def _instance(stage: str, name: str, settings: str):
+    return _backend_class(stage, name)(**json.loads(settings))
+
+
+def _backend_class(stage: str, name: str) -> type:
+    _load_builtin_backends()
+    try:
+        return _REGISTRY[(stage, name)]
+    except KeyError:
+        known = sorted(n for s, n in _REGISTRY if s == stage)
+        raise ValueError(f"no {stage} backend named `{name}`; known: {', '.join(known)}") from None
+
+
+@cache
+def _load_builtin_backends() -> None:
+    from film_pipeline.backends import camera, keyframe, resample, score, voice
+
+    for stage, cls in (("keyframe", keyframe.ProceduralKeyframe), ("motion", camera.CameraMove),
+                       ("upscale", resample.LanczosUpscaler), ("music", score.ProceduralScore),
+                       ("speech", voice.EspeakVoice)):
+        register(stage, cls)

@@ -1,0 +1,133 @@
+"""The `film` command: render, plan and status for one film directory.
+
+Exit codes: 0 success, 1 a render step failed (the summary names the shot), 2 bad input
+(film.yaml, profile, arguments), 3 another render holds FILM_HOME. Errors are one clear message,
+never a traceback; nothing already rendered is ever deleted.
+"""
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+
+STATUS_MARK = {"fresh": "✓ fresh", "stale": "↻ stale", "missing": "+ missing"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    warnings.filterwarnings("ignore")  # Dagster's beta/preview notices are not for film-makers
+    from film_pipeline.film import FilmError
+    from film_pipeline.profiles import ProfileError
+    from film_pipeline.render import ObservationError, RenderBusyError
+
+    try:
+        return args.handler(args)
+    except (FilmError, ProfileError, ObservationError) as error:
+        print(f"film: {error}", file=sys.stderr)
+        return 2
+    except RenderBusyError as error:
+        print(f"film: {error}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        print("film: interrupted; finished steps are kept, run the same command to resume", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="film", description="Render films from film.yaml through Dagster.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    render = commands.add_parser("render", help="render what is missing or out of date")
+    render.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    render.set_defaults(handler=_render)
+    plan = commands.add_parser("plan", help="what `render` would do, without doing it")
+    plan.set_defaults(handler=_plan)
+    status = commands.add_parser("status", help="every asset and shot as fresh, stale or missing")
+    status.set_defaults(handler=_status)
+    for command in (render, plan, status):
+        command.add_argument("film_dir", type=Path, help="the film's directory (holding film.yaml)")
+        command.add_argument("--profile", help="model profile for this run (default: the film's `profile:`)")
+        command.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    return parser
+
+
+def _render(args) -> int:
+    from tqdm import tqdm
+
+    from film_pipeline.render import render_film
+
+    bar = None
+
+    def on_plan(plan):
+        nonlocal bar
+        bar = tqdm(total=len(plan.planned), desc=f"render {plan.film}", unit="step", file=sys.stderr,
+                   disable=args.no_progress, dynamic_ncols=True)
+        if not plan.planned:
+            bar.set_postfix_str("up to date")
+
+    def on_run(label, steps):
+        bar.set_postfix_str(label)
+        bar.update(steps)
+
+    try:
+        result = render_film(args.film_dir, args.profile, on_run=on_run, on_plan=on_plan)
+    finally:
+        if bar is not None:
+            bar.close()
+    if args.json:
+        print(json.dumps({
+            "film": result.film,
+            "materialized": [{"asset": a, "partition": p} for a, p in result.materialized],
+            "final_cut": str(result.final_cut) if result.final_cut else None,
+            "failed": [{"step": step, "error": error} for step, error in result.failures],
+        }, indent=1))
+    elif not result.failures:
+        done = f"{len(result.materialized)} step(s) rendered" if result.materialized else "already up to date"
+        print(f"{result.film}: {done}; final cut: {result.final_cut}")
+    if result.failures:
+        print(f"film: {len(result.failures)} step(s) failed; the other shots are kept, fix and run again to resume:",
+              file=sys.stderr)
+        for step, error in result.failures:
+            print(f"  {step}: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _plan(args) -> int:
+    from film_pipeline.render import current_plan
+
+    _, plan = current_plan(args.film_dir, args.profile)
+    if args.json:
+        print(json.dumps({"film": plan.film, "render": [s.as_dict() for s in plan.planned]}, indent=1))
+        return 0
+    if not plan.planned:
+        print(f"{plan.film}: up to date, nothing to render")
+    for state in plan.planned:
+        print(f"{state.asset}{f'[{state.partition}]' if state.partition else ''}: {state.status}"
+              + (f" ({state.reason})" if state.reason else ""))
+    return 0
+
+
+def _status(args) -> int:
+    from film_pipeline.render import current_plan
+
+    _, plan = current_plan(args.film_dir, args.profile)
+    if args.json:
+        print(json.dumps({"film": plan.film, "assets": [s.as_dict() for s in plan.states]}, indent=1))
+        return 0
+    shots = list(dict.fromkeys(s.partition for s in plan.states if s.partition))
+    per_shot = {(s.asset, s.partition): s.status for s in plan.states}
+    from film_pipeline.assets import SHOT_ASSETS
+
+    width = max([len(s) for s in shots] + [4])
+    print(f"{'shot'.ljust(width)}  " + "  ".join(a.ljust(13) for a in SHOT_ASSETS))
+    for shot in shots:
+        print(f"{shot.ljust(width)}  " + "  ".join(STATUS_MARK[per_shot[(a, shot)]].ljust(13) for a in SHOT_ASSETS))
+    for state in plan.states:
+        if state.partition is None:
+            print(f"{state.asset}: {STATUS_MARK[state.status]}" + (f" ({state.reason})" if state.reason else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

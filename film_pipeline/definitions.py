@@ -1,0 +1,26 @@
+"""The Dagster code location: every film under $FILM_HOME/films plus every film `film render` has seen.
+
+`workspace.yaml` loads `defs` from here. The graph's shape does not depend on what film.yaml
+says (shots are dynamic partitions), so a broken film.yaml never stops the UI from loading; the
+error shows on the observation or run that reads it.
+"""
+
+from pathlib import Path
+
+import dagster as dg
+
+from film_pipeline.assets import FilmGraph, RenderSettings, StoreResource, build_film_graph
+from film_pipeline.home import discover_films, store_root
+
+
+def build_definitions(film_dirs: list[Path], profile: str = "") -> tuple[dg.Definitions, list[FilmGraph]]:
+    graphs = [build_film_graph(path) for path in film_dirs]
+    defs = dg.Definitions(
+        assets=[a for g in graphs for a in g.sources + g.assets],
+        jobs=[j for g in graphs for j in g.jobs],
+        resources={"store": StoreResource(root=str(store_root())), "render_settings": RenderSettings(profile=profile)},
+    )
+    return defs, graphs
+
+
+defs, _ = build_definitions(discover_films())

@@ -1,0 +1,338 @@
+"""film.yaml: the schema a writer edits, parsed and validated with errors that point at the line.
+
+`load_film(path)` returns an immutable `Film`; anything wrong raises `FilmError`, whose message
+names the file, the line, the shot where there is one, and what to do about it.
+"""
+
+import difflib
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+from film_pipeline.profiles import profile_names
+
+CAMERAS = ("static", "pan_left", "pan_right", "tilt_up", "tilt_down", "push_in", "pull_out")
+TRANSITIONS = ("cut", "crossfade", "fade")
+SHOT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+MAX_DURATION = 60.0
+FILM_KEYS = (
+    "title", "logline", "style", "fps", "resolution", "upscale", "seed", "profile",
+    "characters", "music", "shots",
+)
+SHOT_KEYS = (
+    "id", "prompt", "duration", "characters", "camera", "motion", "narration", "voice",
+    "transition", "seed", "takes", "pick",
+)
+CHARACTER_KEYS = ("description", "seed")
+CUE_KEYS = ("id", "prompt", "start", "end")
+
+
+class FilmError(ValueError):
+    """A film.yaml the pipeline cannot use; the message says where and how to fix it."""
+
+    def __init__(self, path: Path | str, line: int | None, message: str, fix: str = ""):
+        self.path, self.line, self.problem, self.fix = str(path), line, message, fix
+        where = f"{path}:{line}" if line else str(path)
+        super().__init__(f"{where}: {message}" + (f"\n  fix: {fix}" if fix else ""))
+
+
+@dataclass(frozen=True)
+class Character:
+    name: str
+    description: str
+    seed: int
+
+
+@dataclass(frozen=True)
+class MusicCue:
+    id: str
+    prompt: str
+    start: str | None = None
+    end: str | None = None
+
+
+@dataclass(frozen=True)
+class Shot:
+    id: str
+    prompt: str
+    duration: float = 3.0
+    characters: tuple[str, ...] = ()
+    camera: str = "static"
+    motion: str | None = None
+    narration: str | None = None
+    voice: str | None = None
+    transition: str = "cut"
+    seed: int = 0
+    takes: int = 1
+    pick: int | None = None
+
+
+@dataclass(frozen=True)
+class Film:
+    path: Path
+    title: str
+    shots: tuple[Shot, ...]
+    logline: str | None = None
+    style: str | None = None
+    fps: int = 24
+    resolution: tuple[int, int] = (512, 288)
+    upscale: int = 2
+    seed: int = 0
+    profile: str = "preview"
+    characters: dict[str, Character] = field(default_factory=dict)
+    music: tuple[MusicCue, ...] = ()
+
+    @property
+    def slug(self) -> str:
+        return film_slug(self.path.parent)
+
+    def shot(self, shot_id: str) -> Shot:
+        return next(s for s in self.shots if s.id == shot_id)
+
+
+def film_slug(film_dir: Path | str) -> str:
+    """The film's key prefix in Dagster: its directory name, made a valid asset key part."""
+    slug = re.sub(r"[^A-Za-z0-9_]", "_", Path(film_dir).resolve().name)
+    return slug if slug and not slug[0].isdigit() else f"film_{slug}"
+
+
+def derived_seed(*parts: object) -> int:
+    """A stable 31-bit seed from any parts (film seed, shot id, ...)."""
+    digest = hashlib.sha256(":".join(map(str, parts)).encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+def film_file(film_dir_or_file: Path | str) -> Path:
+    """Accept either the film directory or its film.yaml."""
+    path = Path(film_dir_or_file)
+    return path / "film.yaml" if path.is_dir() or path.suffix not in (".yaml", ".yml") else path
+
+
+def load_film(film_dir_or_file: Path | str) -> Film:
+    path = film_file(film_dir_or_file).resolve()
+    if not path.exists():
+        raise FilmError(path, None, "no film.yaml here", "create film.yaml (see data/films/demo/film.yaml)")
+    try:
+        doc = YAML(typ="rt").load(path.read_text(encoding="utf-8"))
+    except MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        raise FilmError(path, mark.line + 1 if mark else None, f"not valid YAML: {err.problem}",
+                        "fix the YAML syntax at that line (indentation, quotes, colons)") from None
+    except UnicodeDecodeError:
+        raise FilmError(path, None, "not UTF-8 text", "save film.yaml as UTF-8") from None
+    return _Parser(path).film(doc)
+
+
+def _line(node: Any, key: Any = None) -> int | None:
+    """1-based line of a mapping key or sequence item, if ruamel recorded it."""
+    try:
+        if key is None:
+            return node.lc.line + 1
+        if isinstance(node, CommentedSeq):
+            return node.lc.item(key)[0] + 1
+        return node.lc.key(key)[0] + 1
+    except (AttributeError, KeyError, IndexError, TypeError):
+        return None
+
+
+class _Parser:
+    """Walks the YAML tree once, turning it into dataclasses or the first clear error."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def fail(self, node: Any, key: Any, message: str, fix: str = "") -> None:
+        raise FilmError(self.path, _line(node, key), message, fix)
+
+    def mapping(self, node: Any, what: str, parent: Any = None, key: Any = None) -> CommentedMap:
+        if not isinstance(node, dict):
+            self.fail(parent if parent is not None else node, key,
+                      f"{what} must be a mapping of key: value, got {_kind(node)}",
+                      f"write {what} as `key: value` lines")
+        return node
+
+    def check_keys(self, node: CommentedMap, allowed: tuple[str, ...], where: str) -> None:
+        for key in node:
+            if key not in allowed:
+                close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.5)
+                fix = f"did you mean `{close[0]}`?" if close else f"valid keys: {', '.join(allowed)}"
+                self.fail(node, key, f"unknown key `{key}` in {where}", fix)
+
+    def value(self, node: CommentedMap, key: str, kind: type | tuple, where: str, default: Any = None,
+              required: bool = False) -> Any:
+        if key not in node or node[key] is None:
+            if required:
+                self.fail(node, None, f"{where} is missing `{key}`", f"add `{key}:` to {where}")
+            return default
+        value = node[key]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
+            names = " or ".join(k.__name__.replace("str", "text").replace("int", "whole number")
+                                .replace("float", "number") for k in kinds)
+            self.fail(node, key, f"`{key}` in {where} must be a {names}, got {_kind(value)} {value!r}",
+                      f"set `{key}` to a {names}")
+        return value
+
+    def bounded(self, node: CommentedMap, key: str, where: str, low: float, high: float,
+                default: Any, kind: type | tuple = int) -> Any:
+        value = self.value(node, key, kind, where, default)
+        if not low <= value <= high:
+            self.fail(node, key, f"`{key}` in {where} is {value}, outside {low}..{high}",
+                      f"set `{key}` between {low} and {high}")
+        return value
+
+    def film(self, doc: Any) -> Film:
+        if doc is None:
+            self.fail(doc, None, "film.yaml is empty", "add at least `title:` and `shots:`")
+        doc = self.mapping(doc, "film.yaml")
+        self.check_keys(doc, FILM_KEYS, "the film")
+        title = self.value(doc, "title", str, "the film", required=True).strip()
+        if not title:
+            self.fail(doc, "title", "`title` is empty", "give the film a title")
+        fps = self.bounded(doc, "fps", "the film", 1, 120, 24)
+        resolution = self.resolution(doc)
+        seed = self.bounded(doc, "seed", "the film", 0, 2**31 - 1, 0)
+        profile = self.value(doc, "profile", str, "the film", "preview")
+        if profile not in profile_names():
+            close = difflib.get_close_matches(profile, profile_names(), n=1)
+            self.fail(doc, "profile", f"unknown profile `{profile}`",
+                      f"did you mean `{close[0]}`?" if close else f"use one of {', '.join(profile_names())}")
+        characters = self.characters(doc, seed)
+        shots = self.shots(doc, fps, seed, set(characters))
+        return Film(
+            path=self.path, title=title, shots=shots, fps=fps, resolution=resolution, seed=seed,
+            logline=self.value(doc, "logline", str, "the film"),
+            style=self.value(doc, "style", str, "the film"),
+            upscale=self.bounded(doc, "upscale", "the film", 1, 4, 2),
+            profile=profile, characters=characters, music=self.music(doc, shots),
+        )
+
+    def resolution(self, doc: CommentedMap) -> tuple[int, int]:
+        value = doc.get("resolution", [512, 288])
+        fix = "write `resolution: [width, height]` with even numbers from 16 to 4096, e.g. [512, 288]"
+        if (not isinstance(value, list) or len(value) != 2
+                or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
+            self.fail(doc, "resolution", f"`resolution` must be two whole numbers, got {value!r}", fix)
+        if not all(16 <= v <= 4096 and v % 2 == 0 for v in value):
+            self.fail(doc, "resolution", f"`resolution` {list(value)} must be even numbers from 16 to 4096", fix)
+        return int(value[0]), int(value[1])
+
+    def characters(self, doc: CommentedMap, film_seed: int) -> dict[str, Character]:
+        node = doc.get("characters") or {}
+        node = self.mapping(node, "`characters`", doc, "characters")
+        out = {}
+        for name, spec in node.items():
+            where = f"character `{name}`"
+            if isinstance(spec, str):  # shorthand: `name: description`
+                spec = CommentedMap(description=spec)
+            spec = self.mapping(spec, where, node, name)
+            self.check_keys(spec, CHARACTER_KEYS, where)
+            description = self.value(spec, "description", str, where, required=True)
+            seed = self.bounded(spec, "seed", where, 0, 2**31 - 1, derived_seed(film_seed, "character", name))
+            out[str(name)] = Character(str(name), description, seed)
+        return out
+
+    def shots(self, doc: CommentedMap, fps: int, film_seed: int, characters: set[str]) -> tuple[Shot, ...]:
+        node = doc.get("shots")
+        if not isinstance(node, list) or not node:
+            self.fail(doc, "shots" if "shots" in doc else None,
+                      "the film needs `shots:`, a list with at least one shot",
+                      "add `shots:` with items like `- id: s01` and `prompt: ...`")
+        shots, seen = [], {}
+        for index, item in enumerate(node):
+            shot = self.shot(node, index, item, fps, film_seed, characters)
+            if shot.id in seen:
+                self.fail(node, index, f"shot id `{shot.id}` is used twice (first on line {seen[shot.id]})",
+                          "give every shot a unique id")
+            seen[shot.id] = _line(node, index)
+            shots.append(shot)
+        return tuple(shots)
+
+    def shot(self, node: CommentedSeq, index: int, item: Any, fps: int, film_seed: int,
+             characters: set[str]) -> Shot:
+        spec = self.mapping(item, f"shot #{index + 1}", node, index)
+        raw_id = spec.get("id")
+        where = f"shot `{raw_id}`" if isinstance(raw_id, str) else f"shot #{index + 1}"
+        self.check_keys(spec, SHOT_KEYS, where)
+        shot_id = self.value(spec, "id", str, where, required=True)
+        if not SHOT_ID.match(shot_id):
+            self.fail(spec, "id", f"shot id `{shot_id}` is not valid",
+                      "use 1-64 lowercase letters, digits, `-` or `_`, starting with a letter or digit")
+        prompt = self.value(spec, "prompt", str, where, required=True)
+        duration = float(self.bounded(spec, "duration", where, 0, MAX_DURATION, 3.0, (int, float)))
+        if duration <= 0 or round(duration * fps) < 1:
+            self.fail(spec, "duration", f"`duration` in {where} is {duration}s, shorter than one frame at {fps} fps",
+                      f"use at least {1 / fps:.3f} seconds")
+        cast = self.value(spec, "characters", list, where, [])
+        for position, name in enumerate(cast):
+            if name not in characters:
+                close = difflib.get_close_matches(str(name), sorted(characters), n=1)
+                self.fail(cast, position, f"{where} names character `{name}`, which is not defined",
+                          f"did you mean `{close[0]}`?" if close else "define it under `characters:`")
+        takes = self.bounded(spec, "takes", where, 1, 16, 1)
+        pick = self.value(spec, "pick", int, where)
+        if pick is not None and not 1 <= pick <= takes:
+            self.fail(spec, "pick", f"`pick: {pick}` in {where} is not one of its {takes} take(s)",
+                      f"pick a take from 1 to {takes}, or raise `takes`")
+        return Shot(
+            id=shot_id, prompt=prompt, duration=duration, characters=tuple(cast),
+            camera=self.choice(spec, "camera", CAMERAS, where, "static"),
+            motion=self.value(spec, "motion", str, where),
+            narration=self.value(spec, "narration", str, where),
+            voice=self.value(spec, "voice", str, where),
+            transition=self.choice(spec, "transition", TRANSITIONS, where, "cut"),
+            seed=self.bounded(spec, "seed", where, 0, 2**31 - 1, derived_seed(film_seed, shot_id)),
+            takes=takes, pick=pick,
+        )
+
+    def choice(self, spec: CommentedMap, key: str, options: tuple[str, ...], where: str, default: str) -> str:
+        value = self.value(spec, key, str, where, default)
+        if value not in options:
+            close = difflib.get_close_matches(value, options, n=1)
+            self.fail(spec, key, f"`{key}: {value}` in {where} is not one of {', '.join(options)}",
+                      f"did you mean `{close[0]}`?" if close else f"use one of {', '.join(options)}")
+        return value
+
+    def music(self, doc: CommentedMap, shots: tuple[Shot, ...]) -> tuple[MusicCue, ...]:
+        node = doc.get("music") or []
+        if not isinstance(node, list):
+            self.fail(doc, "music", "`music` must be a list of cues", "write `music:` with `- id: ...` items")
+        shot_ids = [s.id for s in shots]
+        cues, seen = [], set()
+        for index, item in enumerate(node):
+            spec = self.mapping(item, f"music cue #{index + 1}", node, index)
+            where = f"music cue `{spec.get('id', index + 1)}`"
+            self.check_keys(spec, CUE_KEYS, where)
+            cue_id = self.value(spec, "id", str, where, required=True)
+            if cue_id in seen:
+                self.fail(node, index, f"music cue id `{cue_id}` is used twice", "give every cue a unique id")
+            seen.add(cue_id)
+            bounds = {}
+            for key in ("start", "end"):
+                ref = self.value(spec, key, str, where)
+                if ref is not None and ref not in shot_ids:
+                    close = difflib.get_close_matches(ref, shot_ids, n=1)
+                    self.fail(spec, key, f"`{key}: {ref}` in {where} is not a shot id",
+                              f"did you mean `{close[0]}`?" if close else "name a shot from `shots:`")
+                bounds[key] = ref
+            if bounds["start"] and bounds["end"] and shot_ids.index(bounds["end"]) < shot_ids.index(bounds["start"]):
+                self.fail(spec, "end", f"{where} ends at `{bounds['end']}`, before it starts at `{bounds['start']}`",
+                          "swap `start` and `end`")
+            cues.append(MusicCue(cue_id, self.value(spec, "prompt", str, where, required=True), **bounds))
+        return tuple(cues)
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "nothing"
+    return {bool: "yes/no", int: "a number", float: "a number", str: "text"}.get(type(value), type(value).__name__)

@@ -1,0 +1,99 @@
+"""Reading and writing pictures, video and sound files, through the ffmpeg that imageio-ffmpeg ships.
+
+Intermediate clips are near-lossless H.264 (CRF 12); audio is 48 kHz float32 in memory and
+16-bit PCM WAV on disk.
+"""
+
+import re
+import subprocess
+import wave
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import imageio_ffmpeg
+import numpy as np
+from PIL import Image
+
+SAMPLE_RATE = 48_000
+FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def write_video(path: Path, frames: Iterable[np.ndarray], fps: int, size: tuple[int, int], crf: int = 12) -> int:
+    """Encode RGB uint8 frames of `size` (w, h) to H.264 MP4; returns the frame count."""
+    writer = imageio_ffmpeg.write_frames(
+        str(path), size, fps=fps, codec="libx264", macro_block_size=1, quality=None,
+        output_params=["-crf", str(crf), "-preset", "fast", "-pix_fmt", "yuv420p", "-threads", "2"],
+        ffmpeg_log_level="error",
+    )
+    writer.send(None)
+    count = 0
+    for frame in frames:
+        writer.send(np.ascontiguousarray(frame, dtype=np.uint8))
+        count += 1
+    writer.close()
+    return count
+
+
+def read_video(path: Path) -> Iterator[np.ndarray]:
+    """Decode a video to RGB uint8 frames, one at a time (never the whole clip in memory)."""
+    reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24")
+    meta = next(reader)
+    width, height = meta["size"]
+    for raw in reader:
+        yield np.frombuffer(raw, dtype=np.uint8).reshape(height, width, 3)
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    frames: int
+    fps: float
+    width: int
+    height: int
+    duration: float
+    audio_codec: str | None
+    video_codec: str | None
+
+
+def probe(path: Path) -> VideoInfo:
+    """Count the decoded frames and read the stream headers of a media file."""
+    frames = sum(1 for _ in read_video(path))
+    header = subprocess.run([FFMPEG, "-hide_banner", "-i", str(path)], capture_output=True, text=True).stderr
+    video = re.search(r"Video: (\w+).*?, (\d+)x(\d+).*?, ([\d.]+) fps", header)
+    audio = re.search(r"Audio: (\w+)", header)
+    fps = float(video.group(4)) if video else 0.0
+    return VideoInfo(
+        frames=frames, fps=fps, width=int(video.group(2)) if video else 0,
+        height=int(video.group(3)) if video else 0, duration=frames / fps if fps else 0.0,
+        audio_codec=audio.group(1) if audio else None, video_codec=video.group(1) if video else None,
+    )
+
+
+def write_wav(path: Path, samples: np.ndarray, rate: int = SAMPLE_RATE) -> None:
+    """Write float samples in [-1, 1], shape (n,) or (n, channels), as 16-bit PCM."""
+    samples = np.atleast_2d(samples.T).T if samples.ndim == 1 else samples
+    pcm = (np.clip(samples, -1.0, 1.0) * 32767).round().astype("<i2")
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(pcm.shape[1])
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(pcm.tobytes())
+
+
+def read_audio(path: Path, rate: int = SAMPLE_RATE, channels: int = 1) -> np.ndarray:
+    """Decode any audio file to float32 samples at `rate`, shape (n, channels), resampled by ffmpeg."""
+    raw = subprocess.run(
+        [FFMPEG, "-v", "error", "-i", str(path), "-f", "f32le", "-ac", str(channels), "-ar", str(rate), "-"],
+        capture_output=True, check=True,
+    ).stdout
+    return np.frombuffer(raw, dtype="<f4").reshape(-1, channels).copy()
+
+
+def wav_seconds(path: Path) -> float:
+    with wave.open(str(path), "rb") as wav:
+        return wav.getnframes() / wav.getframerate()
+
+
+def thumbnail(image: Image.Image, width: int = 320) -> Image.Image:
+    height = max(1, round(image.height * width / image.width))
+    return image.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)

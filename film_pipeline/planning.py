@@ -1,0 +1,107 @@
+"""What is fresh, stale or missing, and the runs that bring a film up to date.
+
+This is the one automation decision: `film render`, `film plan`, `film status` (and the sensor
+that watches film.yaml) all call `plan_film`. Dagster's resolver says which partitions are stale
+against their recorded inputs; this module adds what Dagster leaves out: anything downstream of
+a partition that will re-render is planned too (a clip whose storyboard re-renders is stale in
+effect even though its own inputs have not changed yet).
+"""
+
+from dataclasses import dataclass, field
+
+import dagster as dg
+from dagster._core.asset_graph_view.asset_graph_view import AssetGraphView, TemporalContext
+from dagster._core.definitions.data_version import CachingStaleStatusResolver, StaleStatus
+from dagster._time import get_current_datetime
+
+from film_pipeline.assets import FILM_ASSETS, PARENTS, SHOT_ASSETS, FilmGraph
+from film_pipeline.film import Film
+
+
+@dataclass
+class AssetState:
+    asset: str
+    partition: str | None
+    status: str          # fresh | stale | missing
+    planned: bool
+    reason: str = ""
+
+    def as_dict(self) -> dict:
+        return {"asset": self.asset, "partition": self.partition, "status": self.status,
+                "planned": self.planned, "reason": self.reason}
+
+
+@dataclass
+class Plan:
+    film: str
+    states: list[AssetState] = field(default_factory=list)
+    shot_runs: dict[str, list[str]] = field(default_factory=dict)  # shot -> assets to render
+    film_assets: list[str] = field(default_factory=list)           # script/soundtrack/final_cut to render
+
+    @property
+    def planned(self) -> list[AssetState]:
+        return [s for s in self.states if s.planned]
+
+    def run_requests(self, graph: FilmGraph) -> list[dg.RunRequest]:
+        """The plan as Dagster run requests: one per shot, then one for the film-level assets."""
+        requests = [dg.RunRequest(job_name=graph.shot_job, partition_key=shot, run_key=None,
+                                  asset_selection=[graph.key(a) for a in assets])
+                    for shot, assets in self.shot_runs.items()]
+        if self.film_assets:
+            requests.append(dg.RunRequest(job_name=graph.film_job, asset_selection=[graph.key(a) for a in self.film_assets]))
+        return requests
+
+
+def stale_resolver(instance: dg.DagsterInstance, defs: dg.Definitions) -> CachingStaleStatusResolver:
+    asset_graph = defs.resolve_asset_graph()
+    view = AssetGraphView(temporal_context=TemporalContext(effective_dt=get_current_datetime(), last_event_id=None),
+                          instance=instance, asset_graph=asset_graph)
+    return CachingStaleStatusResolver(instance, asset_graph, view)
+
+
+def plan_film(film: Film, graph: FilmGraph, instance: dg.DagsterInstance, defs: dg.Definitions) -> Plan:
+    """Statuses of every asset partition of the film as written now, and what to render."""
+    resolver = stale_resolver(instance, defs)
+    registered = set(instance.get_dynamic_partitions(graph.partitions.name))
+    plan = Plan(graph.slug)
+    planned: set[tuple[str, str | None]] = set()
+
+    def visit(name: str, shot: str | None) -> None:
+        if shot is not None and shot not in registered:
+            status, reason = "missing", "new shot"
+        else:
+            dagster_status = resolver.get_status(graph.key(name), shot)
+            status = {StaleStatus.FRESH: "fresh", StaleStatus.STALE: "stale", StaleStatus.MISSING: "missing"}[dagster_status]
+            reason = "; ".join(f"{c.dependency.asset_key.path[-1] if c.dependency else name} {c.reason}".strip()
+                               for c in resolver.get_stale_root_causes(graph.key(name), shot)) if status == "stale" else ""
+        upstream = [parent for parent in PARENTS[name] if _will_render(parent, shot, planned)]
+        if status == "fresh" and upstream:
+            status, reason = "stale", f"{', '.join(upstream)} will re-render"
+        if status != "fresh":
+            planned.add((name, shot))
+        plan.states.append(AssetState(name, shot, status, status != "fresh", reason))
+
+    for shot in film.shots:
+        for name in SHOT_ASSETS:
+            visit(name, shot.id)
+    for name in FILM_ASSETS:
+        visit(name, None)
+    for name, shot in sorted(planned, key=_order):
+        if shot is None:
+            plan.film_assets.append(name)
+        else:
+            plan.shot_runs.setdefault(shot, []).append(name)
+    plan.shot_runs = {s.id: plan.shot_runs[s.id] for s in film.shots if s.id in plan.shot_runs}
+    return plan
+
+
+def _will_render(parent: str, shot: str | None, planned: set) -> bool:
+    """A film-level asset reads every shot of a per-shot parent; a per-shot asset reads its own."""
+    if parent in SHOT_ASSETS and shot is None:
+        return any(name == parent for name, _ in planned)
+    return (parent, shot) in planned
+
+
+def _order(item: tuple[str, str | None]) -> tuple:
+    order = SHOT_ASSETS + FILM_ASSETS
+    return (item[1] or "", order.index(item[0]))

@@ -1,0 +1,36 @@
+"""Named model profiles: which backend (and which settings) renders each stage.
+
+A profile is a YAML file beside this module, `<name>.yaml`, mapping a stage to
+`{backend: NAME, settings: {...}}`. Films pick one with `profile:`; `film render --profile`
+overrides it for a run.
+"""
+
+from functools import cache
+from pathlib import Path
+
+from ruamel.yaml import YAML
+
+STAGES = ("keyframe", "motion", "upscale", "music", "speech")
+PROFILE_DIR = Path(__file__).parent
+
+
+class ProfileError(ValueError):
+    """An unknown profile name or a profile file that does not say what every stage uses."""
+
+
+def profile_names() -> list[str]:
+    return sorted(p.stem for p in PROFILE_DIR.glob("*.yaml"))
+
+
+@cache
+def load_profile(name: str) -> dict[str, dict]:
+    """`{stage: {"backend": name, "settings": {...}}}` for every stage."""
+    path = PROFILE_DIR / f"{name}.yaml"
+    if not path.exists():
+        raise ProfileError(f"unknown profile `{name}`; known profiles: {', '.join(profile_names())}")
+    raw = YAML(typ="safe").load(path.read_text()) or {}
+    missing = [stage for stage in STAGES if stage not in raw]
+    if missing:
+        raise ProfileError(f"{path}: profile `{name}` does not say which backend renders {', '.join(missing)}")
+    return {stage: {"backend": raw[stage]["backend"], "settings": dict(raw[stage].get("settings") or {})}
+            for stage in STAGES}

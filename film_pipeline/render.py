@@ -1,0 +1,155 @@
+"""Bringing a film up to date through the persistent Dagster instance the UI reads.
+
+`render_film` validates film.yaml, registers new shots and retires deleted ones, observes the
+spec sources, asks the planner what is stale or missing, and executes the plan's run requests
+in this process (one run per shot, then one for script, soundtrack and final cut), so models
+stay loaded across shots. A shot that fails does not stop the others; the film-level run waits
+until every shot is good. Only one render runs per $FILM_HOME at a time.
+"""
+
+import fcntl
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+
+from film_pipeline.assets import FilmGraph, sync_shot_partitions
+from film_pipeline.definitions import build_definitions
+from film_pipeline.film import Film, load_film
+from film_pipeline.home import film_home, get_instance, register_film, store_root
+from film_pipeline.planning import Plan, plan_film
+from film_pipeline.profiles import ProfileError, profile_names
+from film_pipeline.store import LocalStore, artifact_key
+
+# Dagster still records every log line in the instance (the UI shows them); the terminal gets a progress bar.
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
+class RenderBusyError(RuntimeError):
+    """Another render holds this FILM_HOME."""
+
+
+class ObservationError(RuntimeError):
+    """film.yaml could not be read into spec versions."""
+
+
+@dataclass
+class Session:
+    film: Film
+    graph: FilmGraph
+    defs: dg.Definitions
+    instance: dg.DagsterInstance
+
+
+@dataclass
+class RenderResult:
+    film: str
+    plan: Plan
+    materialized: list[tuple[str, str | None]] = field(default_factory=list)
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (what, error message)
+    final_cut: Path | None = None
+
+
+def open_session(film_dir: Path | str, profile: str | None = None) -> Session:
+    film = load_film(film_dir)
+    if profile and profile not in profile_names():
+        raise ProfileError(f"unknown profile `{profile}`; known profiles: {', '.join(profile_names())}")
+    instance = get_instance()
+    defs, (graph,) = build_definitions([film.path.parent], profile or "")
+    return Session(film, graph, defs, instance)
+
+
+def observe_specs(session: Session) -> None:
+    result = session.defs.get_job_def(session.graph.observe_job).execute_in_process(
+        instance=session.instance, run_config=QUIET, raise_on_error=False)
+    if not result.success:
+        raise ObservationError(f"could not read the specs of {session.film.path}: {_failure_messages(result)[0][1]}")
+
+
+def current_plan(film_dir: Path | str, profile: str | None = None) -> tuple[Session, Plan]:
+    """Observe film.yaml and plan, without rendering or changing the shot list (for plan/status)."""
+    session = open_session(film_dir, profile)
+    observe_specs(session)
+    return session, plan_film(session.film, session.graph, session.instance, session.defs)
+
+
+@contextmanager
+def render_lock() -> Iterator[None]:
+    path = film_home() / "render.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise RenderBusyError(f"another render is running on {film_home()} (pid {holder}); "
+                                  f"wait for it to finish, or use another FILM_HOME") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.truncate(0)
+
+
+def render_film(film_dir: Path | str, profile: str | None = None,
+                on_run: Callable[[str, int], None] | None = None,
+                on_plan: Callable[[Plan], None] | None = None) -> RenderResult:
+    """Render whatever is missing or out of date; `on_run(label, steps)` reports each finished run."""
+    with render_lock():
+        session = open_session(film_dir, profile)
+        register_film(session.film.path.parent)
+        sync_shot_partitions(session.instance, session.graph.partitions.name, [s.id for s in session.film.shots])
+        observe_specs(session)
+        plan = plan_film(session.film, session.graph, session.instance, session.defs)
+        if on_plan:
+            on_plan(plan)
+        result = RenderResult(session.graph.slug, plan)
+        for request in plan.run_requests(session.graph):
+            if request.partition_key is None and result.failures:
+                break  # the cut needs every shot; the next render resumes from here
+            _execute(session, request, result)
+            if on_run:
+                on_run(f"shot {request.partition_key}" if request.partition_key else "film", len(request.asset_selection))
+        result.final_cut = final_cut_path(session)
+        return result
+
+
+def _execute(session: Session, request: dg.RunRequest, result: RenderResult) -> None:
+    run = session.defs.get_job_def(request.job_name).execute_in_process(
+        instance=session.instance, partition_key=request.partition_key, asset_selection=request.asset_selection,
+        run_config=QUIET, raise_on_error=False, tags={"film": session.graph.slug, "launched_by": "film-cli"},
+    )
+    for event in run.get_asset_materialization_events():
+        materialization = event.event_specific_data.materialization
+        result.materialized.append((materialization.asset_key.path[-1], materialization.partition))
+    result.failures.extend(_failure_messages(run))
+
+
+def _failure_messages(run) -> list[tuple[str, str]]:
+    failures = []
+    for event in run.all_events:
+        if event.is_step_failure:
+            error = event.event_specific_data.error
+            cause = error.cause or error
+            label = event.step_key + (f"[{run.dagster_run.tags.get('dagster/partition')}]"
+                                      if run.dagster_run.tags.get("dagster/partition") else "")
+            failures.append((label, f"{cause.cls_name}: {cause.message.strip()}"))
+    return failures or ([("run", "the run failed")] if not run.success else [])
+
+
+def final_cut_path(session: Session) -> Path | None:
+    record = session.instance.get_latest_data_version_record(session.graph.key("final_cut"), False, None)
+    if record is None:
+        return None
+    version = record.event_log_entry.asset_materialization.tags.get("dagster/data_version")
+    store = LocalStore(store_root())
+    manifest = store.read_json(artifact_key(session.graph.slug, "final_cut", None, version, "json"))
+    video = manifest["files"]["video"]
+    return store.local_path(video["key"], video["sha256"])

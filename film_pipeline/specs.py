@@ -1,0 +1,75 @@
+"""What each stage of each shot depends on, as plain data, and the versions hashed from it.
+
+These specs are the firewall that makes rebuilds exact: a prompt edit changes the shot's visual
+spec and nothing else, so only that shot's storyboard (and what follows from it) goes stale.
+Each spec names the backend, its version and its settings, so a model change re-renders exactly
+the stages it touches.
+"""
+
+import hashlib
+import json
+from dataclasses import asdict
+
+from film_pipeline.backends import backend_id
+from film_pipeline.film import Film, Shot
+from film_pipeline.timeline import shot_frames
+
+KEYFRAME_MARGIN = 1.25  # keyframes are painted larger than the frame, room for camera moves
+
+
+def version_of(*parts: object) -> str:
+    """A short stable hash of JSON-able parts: the data version of a spec or an artifact."""
+    text = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def keyframe_size(film: Film) -> tuple[int, int]:
+    width, height = film.resolution
+    return 2 * round(width * KEYFRAME_MARGIN / 2), 2 * round(height * KEYFRAME_MARGIN / 2)
+
+
+def visual_spec(film: Film, shot: Shot, profile: str) -> dict:
+    return {
+        "prompt": shot.prompt, "style": film.style, "seed": shot.seed, "takes": shot.takes,
+        "characters": [asdict(film.characters[name]) for name in shot.characters],
+        "size": list(keyframe_size(film)), "backend": backend_id("keyframe", profile),
+    }
+
+
+def motion_spec(film: Film, shot: Shot, profile: str) -> dict:
+    return {
+        "camera": shot.camera, "motion": shot.motion, "fps": film.fps,
+        "frames": shot_frames(shot.duration, film.fps), "pick": shot.pick or 1,
+        "size": list(film.resolution), "backend": backend_id("motion", profile),
+    }
+
+
+def upscale_spec(film: Film, shot: Shot, profile: str) -> dict:
+    return {"factor": film.upscale, "backend": backend_id("upscale", profile)}
+
+
+def narration_spec(film: Film, shot: Shot, profile: str) -> dict:
+    return {"text": shot.narration or "", "voice": shot.voice, "seed": shot.seed,
+            "backend": backend_id("speech", profile)}
+
+
+def score_spec(film: Film, profile: str) -> dict:
+    """Music cues and the film's timing: the soundtrack re-renders when either moves."""
+    return {
+        "fps": film.fps, "seed": film.seed,
+        "shots": [[s.id, s.duration, s.transition] for s in film.shots],
+        "cues": [asdict(cue) for cue in film.music],
+        "backend": backend_id("music", profile),
+    }
+
+
+def film_spec(film: Film, profile: str) -> dict:
+    """Everything the writer said, normalised: comments and layout of film.yaml do not count."""
+    data = asdict(film)
+    data.pop("path")
+    data["profile"] = profile
+    return data
+
+
+SHOT_SPECS = {"visual_spec": visual_spec, "motion_spec": motion_spec,
+              "upscale_spec": upscale_spec, "narration_spec": narration_spec}
