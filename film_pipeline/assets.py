@@ -31,7 +31,7 @@ from film_pipeline.film import Film, film_slug, load_film
 from film_pipeline.media import SAMPLE_RATE, read_audio, read_video, thumbnail, write_video, write_wav
 from film_pipeline.specs import SHOT_SPECS, film_spec, score_spec, version_of
 from film_pipeline.store import LocalStore, artifact_key
-from film_pipeline.timeline import layout, total_frames
+from film_pipeline.timeline import Placement, layout, total_frames
 
 CODE_VERSIONS = {"script": "1", "storyboard": "1", "clip": "1", "upscaled_clip": "1",
                  "voiceover": "1", "soundtrack": "1", "final_cut": "1"}
@@ -409,10 +409,10 @@ class _FilmContext:
         def soundtrack(context, store: StoreResource):
             artifacts = store.get()
             spec_version, spec = self.spec(context, artifacts, "score_spec", None)
-            voices = [(s[0], *self.upstream(context, artifacts, "voiceover", s[0])) for s in spec["shots"]]
+            voices = [(s[0], *self.upstream(context, artifacts, "voiceover", s[0])) for s in spec["timeline"]]
 
             def make(workdir: Path):
-                placements = layout([tuple(s) for s in spec["shots"]], spec["fps"])
+                placements = [Placement(shot, start, frames, 0, 0, 0) for shot, start, frames in spec["timeline"]]
                 seconds = total_frames(placements) / spec["fps"]
                 cues = edit.cue_spans(spec["cues"], placements, spec["fps"], spec["seed"])
                 music = backend_for("music", spec["backend"]).score(cues, seconds, SAMPLE_RATE)

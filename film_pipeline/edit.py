@@ -90,8 +90,8 @@ def assemble(clips: list[tuple[Placement, Path]], soundtrack: Path, title: str, 
     card_seconds = min(TITLE_SECONDS, clips[0][0].frames / fps)
     card = ImageClip(np.asarray(title_card(title, logline, size))).with_duration(card_seconds)
     layers.append(card.with_effects([vfx.CrossFadeIn(card_seconds / 5), vfx.CrossFadeOut(card_seconds / 4)]))
-    # Half a frame short of the end so moviepy's float clock yields exactly `frames` frames.
-    seconds = (frames - 0.5) / fps
+    # moviepy writes int(duration * fps) frames: half a frame over keeps float error from dropping one.
+    seconds = (frames + 0.5) / fps
     audio = AudioFileClip(str(soundtrack))
     video = CompositeVideoClip(layers, size=size, bg_color=(0, 0, 0)).with_duration(seconds)
     video = video.with_audio(audio.with_duration(min(audio.duration, seconds)))

@@ -72,7 +72,7 @@ def plan_film(film: Film, graph: FilmGraph, instance: dg.DagsterInstance, defs: 
         else:
             dagster_status = resolver.get_status(graph.key(name), shot)
             status = {StaleStatus.FRESH: "fresh", StaleStatus.STALE: "stale", StaleStatus.MISSING: "missing"}[dagster_status]
-            reason = "; ".join(f"{c.dependency.asset_key.path[-1] if c.dependency else name} {c.reason}".strip()
+            reason = "; ".join(f"{c.key.asset_key.path[-1]} {c.reason}"
                                for c in resolver.get_stale_root_causes(graph.key(name), shot)) if status == "stale" else ""
         upstream = [parent for parent in PARENTS[name] if _will_render(parent, shot, planned)]
         if status == "fresh" and upstream:

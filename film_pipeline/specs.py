@@ -11,8 +11,8 @@ import json
 from dataclasses import asdict
 
 from film_pipeline.backends import backend_id
-from film_pipeline.film import Film, Shot
-from film_pipeline.timeline import shot_frames
+from film_pipeline.film import Film, Shot, derived_seed
+from film_pipeline.timeline import Placement, layout, shot_frames
 
 KEYFRAME_MARGIN = 1.25  # keyframes are painted larger than the frame, room for camera moves
 
@@ -49,7 +49,8 @@ def upscale_spec(film: Film, shot: Shot, profile: str) -> dict:
 
 
 def narration_spec(film: Film, shot: Shot, profile: str) -> dict:
-    return {"text": shot.narration or "", "voice": shot.voice, "seed": shot.seed,
+    text = shot.narration or ""
+    return {"text": text, "voice": shot.voice, "seed": derived_seed(film.seed, "voice", text),
             "backend": backend_id("speech", profile)}
 
 
@@ -57,10 +58,14 @@ def score_spec(film: Film, profile: str) -> dict:
     """Music cues and the film's timing: the soundtrack re-renders when either moves."""
     return {
         "fps": film.fps, "seed": film.seed,
-        "shots": [[s.id, s.duration, s.transition] for s in film.shots],
+        "timeline": [[p.shot_id, p.start, p.frames] for p in film_timeline(film)],
         "cues": [asdict(cue) for cue in film.music],
         "backend": backend_id("music", profile),
     }
+
+
+def film_timeline(film: Film) -> list[Placement]:
+    return layout([(s.id, s.duration, s.transition) for s in film.shots], film.fps)
 
 
 def film_spec(film: Film, profile: str) -> dict:

@@ -1,0 +1,99 @@
+"""Shared fixtures: a small film, an isolated FILM_HOME, and one baseline render that tests copy.
+
+The baseline (a real render through a real Dagster instance) is made once per test session;
+each incremental test copies it, edits film.yaml and renders again, so tests never depend on
+one another's edits.
+"""
+
+import shutil
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from film_pipeline.render import render_film
+
+MINI_FILM = """\
+# A small film that exercises every stage quickly.
+title: Mini
+logline: Three shots, one song.
+style: flat colours
+fps: 8
+resolution: [64, 36]
+upscale: 2
+seed: 3
+characters:
+  ana:
+    description: a girl in a red coat
+music:
+  - id: theme
+    prompt: gentle hopeful theme
+shots:
+  - id: a
+    prompt: a lighthouse at sunset
+    duration: 1.0
+    characters: [ana]
+    narration: Hello there.
+    transition: crossfade
+  - id: b
+    prompt: a city street at night
+    duration: 1.5
+    camera: pan_left
+    takes: 2
+  - id: c
+    prompt: the sea at dawn
+    duration: 1.0
+    narration: Good morning.
+    transition: fade
+"""
+
+
+def write_film(root: Path, text: str = MINI_FILM, name: str = "mini") -> Path:
+    film_dir = root / "films" / name
+    film_dir.mkdir(parents=True, exist_ok=True)
+    (film_dir / "film.yaml").write_text(text)
+    return film_dir
+
+
+def edit_film(film_dir: Path, change) -> None:
+    """Apply `change(doc)` to film.yaml, keeping its comments and layout."""
+    yaml = YAML()
+    path = film_dir / "film.yaml"
+    doc = yaml.load(path.read_text())
+    change(doc)
+    with open(path, "w") as out:
+        yaml.dump(doc, out)
+
+
+def shot(doc, shot_id):
+    return next(s for s in doc["shots"] if s["id"] == shot_id)
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:
+    """An empty FILM_HOME of the test's own."""
+    root = tmp_path / "home"
+    root.mkdir()
+    monkeypatch.setenv("FILM_HOME", str(root))
+    return root
+
+
+@pytest.fixture(scope="session")
+def baseline(tmp_path_factory) -> Path:
+    """A FILM_HOME in which the mini film has been rendered once."""
+    root = tmp_path_factory.mktemp("baseline")
+    film_dir = write_film(root)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FILM_HOME", str(root))
+        result = render_film(film_dir)
+    assert not result.failures, result.failures
+    return root
+
+
+@pytest.fixture
+def rendered(baseline, tmp_path, monkeypatch) -> Path:
+    """A private copy of the baseline; returns the mini film's directory inside it."""
+    root = tmp_path / "rendered"
+    shutil.copytree(baseline, root)
+    monkeypatch.setenv("FILM_HOME", str(root))
+    return root / "films" / "mini"
