@@ -31,6 +31,7 @@ SHOT_KEYS = (
 )
 CHARACTER_KEYS = ("description", "seed")
 CUE_KEYS = ("id", "prompt", "start", "end")
+TYPE_NAMES = {(str,): "text", (int,): "whole number", (int, float): "number", (list,): "list"}
 
 
 class FilmError(ValueError):
@@ -173,8 +174,7 @@ class _Parser:
         value = node[key]
         kinds = kind if isinstance(kind, tuple) else (kind,)
         if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
-            names = " or ".join(k.__name__.replace("str", "text").replace("int", "whole number")
-                                .replace("float", "number") for k in kinds)
+            names = TYPE_NAMES.get(kinds, " or ".join(k.__name__ for k in kinds))
             self.fail(node, key, f"`{key}` in {where} must be a {names}, got {_kind(value)} {value!r}",
                       f"set `{key}` to a {names}")
         return value

@@ -1,0 +1,60 @@
+"""The local artifact store (write once, verify on read) and the film's timing arithmetic."""
+
+import pytest
+
+from film_pipeline.store import IntegrityError, LocalStore, artifact_key, sha256_file
+from film_pipeline.timeline import layout, total_frames
+
+
+def test_store_writes_once_and_verifies(tmp_path):
+    store = LocalStore(tmp_path / "store")
+    source = tmp_path / "a.bin"
+    source.write_bytes(b"first")
+    key = artifact_key("film", "clip", "s1", "v1", "mp4")
+    stored = store.put_file(key, source)
+    assert stored.sha256 == sha256_file(source) and stored.bytes == 5
+    assert store.local_path(key, stored.sha256).read_bytes() == b"first"
+    source.write_bytes(b"second")
+    assert store.put_file(key, source).sha256 == stored.sha256, "an existing version is never overwritten"
+    assert not list((tmp_path / "store").rglob("*.part")), "no temp files left behind"
+
+
+def test_store_detects_corruption_and_names_the_key(tmp_path):
+    store = LocalStore(tmp_path)
+    stored = store.put_bytes("f/a/_/v.json", b"{}")
+    (tmp_path / "f/a/_/v.json").write_bytes(b"{ }")
+    with pytest.raises(IntegrityError, match="f/a/_/v.json is corrupt"):
+        store.local_path(stored.key, stored.sha256)
+
+
+def test_store_refuses_keys_outside_its_root(tmp_path):
+    with pytest.raises(ValueError, match="escapes"):
+        LocalStore(tmp_path / "s").local_path("../../etc/passwd")
+
+
+def test_missing_artifact_says_to_re_render(tmp_path):
+    with pytest.raises(FileNotFoundError, match="re-render"):
+        LocalStore(tmp_path).local_path("f/a/_/v.mp4")
+
+
+def test_cuts_follow_each_other():
+    placements = layout([("a", 1.0, "cut"), ("b", 2.0, "cut")], 24)
+    assert [(p.start, p.frames) for p in placements] == [(0, 24), (24, 48)]
+    assert total_frames(placements) == 72
+
+
+def test_crossfade_overlaps_half_a_second_and_shortens_the_film():
+    placements = layout([("a", 2.0, "crossfade"), ("b", 2.0, "cut")], 24)
+    assert placements[1].start == 48 - 12 and placements[1].crossfade_in == 12
+    assert total_frames(placements) == 96 - 12
+
+
+def test_crossfade_never_overlaps_more_than_half_a_short_shot():
+    placements = layout([("a", 0.25, "crossfade"), ("b", 2.0, "cut")], 24)
+    assert placements[1].crossfade_in == 3
+
+
+def test_fade_goes_to_black_without_overlap_and_the_last_shot_fades_out():
+    placements = layout([("a", 1.0, "fade"), ("b", 1.0, "crossfade")], 10)
+    assert (placements[0].fade_out, placements[1].fade_in, placements[1].start) == (5, 5, 10)
+    assert placements[1].fade_out == 5 and total_frames(placements) == 20
