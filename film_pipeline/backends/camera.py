@@ -14,13 +14,14 @@ from PIL import Image, ImageDraw, ImageFont
 
 from film_pipeline.backends import MotionRequest
 
-# (start, end) of (x centre, y centre, zoom) in keyframe-relative units for each camera
+# (start, end) of (x travel, y travel, zoom) for each camera: travel 0..1 spans the keyframe's
+# margin around the window (0 = left/top edge, 1 = right/bottom edge), so a move never clamps.
 MOVES = {
     "static": ((0.5, 0.5, 1.00), (0.5, 0.5, 1.03)),
-    "pan_left": ((0.62, 0.5, 1.0), (0.38, 0.5, 1.0)),
-    "pan_right": ((0.38, 0.5, 1.0), (0.62, 0.5, 1.0)),
-    "tilt_up": ((0.5, 0.62, 1.0), (0.5, 0.38, 1.0)),
-    "tilt_down": ((0.5, 0.38, 1.0), (0.5, 0.62, 1.0)),
+    "pan_left": ((1.0, 0.5, 1.0), (0.0, 0.5, 1.0)),
+    "pan_right": ((0.0, 0.5, 1.0), (1.0, 0.5, 1.0)),
+    "tilt_up": ((0.5, 1.0, 1.0), (0.5, 0.0, 1.0)),
+    "tilt_down": ((0.5, 0.0, 1.0), (0.5, 1.0, 1.0)),
     "push_in": ((0.5, 0.5, 1.0), (0.5, 0.5, 1.22)),
     "pull_out": ((0.5, 0.5, 1.22), (0.5, 0.5, 1.0)),
 }
@@ -40,7 +41,7 @@ def ease(t: float) -> float:
 
 class CameraMove:
     name = "camera-move"
-    version = "1"
+    version = "2"
 
     def animate(self, keyframe: Image.Image, request: MotionRequest) -> Iterator[np.ndarray]:
         width, height = request.size
@@ -54,12 +55,12 @@ class CameraMove:
         caption = self._caption(request.caption, width, height)
         for index in range(request.frames):
             t = ease(index / max(1, request.frames - 1))
-            cx, cy, zoom = (a + (b - a) * t for a, b in zip(start, end))
+            u, v, zoom = (a + (b - a) * t for a, b in zip(start, end))
             seconds = index / request.fps
-            if sway:
-                cx += 0.006 * np.sin(seconds * 2.1) + 0.003 * np.sin(seconds * 5.3)
-                cy += 0.004 * np.sin(seconds * 1.7 + 1)
-            frame = self._crop(keyframe, cx, cy, zoom, width, height)
+            if sway:  # a handheld drift, kept inside the margin
+                u = np.clip(u + 0.04 * np.sin(seconds * 2.1) + 0.02 * np.sin(seconds * 5.3), 0, 1)
+                v = np.clip(v + 0.03 * np.sin(seconds * 1.7 + 1), 0, 1)
+            frame = self._crop(keyframe, u, v, zoom, width, height)
             draw = ImageDraw.Draw(frame, "RGBA")
             for layer in layers:
                 self._draw_particles(draw, layer, seconds, width, height)
@@ -70,12 +71,12 @@ class CameraMove:
             yield np.asarray(frame)
 
     @staticmethod
-    def _crop(keyframe: Image.Image, cx, cy, zoom, width, height) -> Image.Image:
-        # The window keeps the frame's aspect and fits inside the keyframe at zoom 1.
+    def _crop(keyframe: Image.Image, u, v, zoom, width, height) -> Image.Image:
+        """The frame seen through a window at travel (u, v) and `zoom`, sampled sub-pixel."""
+        # At zoom 1 the window keeps the frame's aspect and fills 1/1.12 of the keyframe's tighter side.
         scale = min(keyframe.width / width, keyframe.height / height) / 1.12 / zoom
         win_w, win_h = width * scale, height * scale
-        x0 = np.clip(cx * keyframe.width - win_w / 2, 0, keyframe.width - win_w)
-        y0 = np.clip(cy * keyframe.height - win_h / 2, 0, keyframe.height - win_h)
+        x0, y0 = u * (keyframe.width - win_w), v * (keyframe.height - win_h)
         return keyframe.transform((width, height), Image.Transform.AFFINE, (scale, 0, x0, 0, scale, y0),
                                   resample=Image.Resampling.BICUBIC).convert("RGB")
 

@@ -1,0 +1,37 @@
+# film_pipeline: two commands set up everything on a fresh machine.
+#   make demo   create .venv, install, render the demo film (prints the MP4's path)
+#   make test   create .venv, install, run the test suite
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+FILM_HOME ?= $(CURDIR)/data
+export FILM_HOME
+
+.PHONY: demo test ui plan status clean-renders
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# torch comes with the AI stages; pin it there (torch==2.13.0 is the local CPU wheel).
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+demo: $(VENV)/.installed
+	$(BIN)/film render data/films/demo
+
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest -n 2 -p no:cacheprovider $(PYTEST_ARGS)
+
+plan status: $(VENV)/.installed
+	$(BIN)/film $@ data/films/demo
+
+# Dagster's UI on http://127.0.0.1:3000, sharing the instance `film` uses.
+ui: $(VENV)/.installed
+	DAGSTER_HOME=$(FILM_HOME)/dagster $(BIN)/python -c "from film_pipeline.home import dagster_home; dagster_home()"
+	DAGSTER_HOME=$(FILM_HOME)/dagster $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+# Removes renders and run history under FILM_HOME; film.yaml files stay.
+clean-renders:
+	rm -rf $(FILM_HOME)/store $(FILM_HOME)/dagster $(FILM_HOME)/films.json $(FILM_HOME)/render.lock
