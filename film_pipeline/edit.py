@@ -98,8 +98,9 @@ def assemble(clips: list[tuple[Placement, Path]], soundtrack: Path, title: str, 
     try:
         Image.fromarray(video.get_frame(min(card_seconds * 0.45, seconds))).save(poster)
         video.write_videofile(
-            str(out), fps=fps, codec="libx264", audio_codec="aac", audio_fps=48_000, preset="medium",
+            str(out), fps=fps, codec="libx264", audio_codec="aac", audio_fps=48_000, preset="fast",
             ffmpeg_params=["-pix_fmt", "yuv420p", "-crf", "20"], threads=2, logger=None,
+            temp_audiofile=str(out.with_name(out.stem + ".audio.m4a")),  # moviepy's default is the cwd
         )
     finally:
         for clip in sources:
