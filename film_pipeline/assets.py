@@ -13,6 +13,7 @@ also the artifact's key in the store, so an existing version is reused rather th
 
 import base64
 import io
+import itertools
 import json
 import tempfile
 import time
@@ -220,13 +221,16 @@ class _FilmContext:
 
     # ---- materializing ------------------------------------------------------------------
 
-    def render(self, context, store: LocalStore, name: str, shot: str | None, version: str,
+    def render(self, context, store: LocalStore, name: str, shot: str | None, inputs: list,
                make: Callable[[Path], tuple[dict[str, Path], dict]]) -> dg.MaterializeResult:
         """Render one artifact version (or reuse it if the store has it) and describe it to Dagster.
 
-        `make(workdir)` writes files and returns `({role: path}, info)`; the files are stored
-        first and the manifest last, so a manifest in the store means a complete artifact.
+        The version hashes the asset's code version with its inputs' versions, as Dagster's own
+        logical version does. `make(workdir)` writes files and returns `({role: path}, info)`;
+        the files are stored first and the manifest last, so a manifest in the store means a
+        complete artifact.
         """
+        version = version_of(name, CODE_VERSIONS[name], inputs)
         manifest_key = artifact_key(self.slug, name, shot, version, "json")
         reused = store.exists(manifest_key)
         if reused:
@@ -301,7 +305,7 @@ class _FilmContext:
                     "shot_list": {"md": "| # | shot | duration | camera | transition | prompt |\n|---|---|---|---|---|---|\n" + table},
                 }
 
-            return self.render(context, artifacts, "script", None, version_of("script", CODE_VERSIONS["script"], spec_version), make)
+            return self.render(context, artifacts, "script", None, [spec_version], make)
 
         return script
 
@@ -323,8 +327,7 @@ class _FilmContext:
                 return files, {"backend": backend.name, "seed": spec["seed"], "takes": spec["takes"],
                                "caption": f"{shot} · {spec['prompt']}", "width": spec["size"][0], "height": spec["size"][1]}
 
-            return self.render(context, artifacts, "storyboard", shot,
-                               version_of("storyboard", CODE_VERSIONS["storyboard"], spec_version), make)
+            return self.render(context, artifacts, "storyboard", shot, [spec_version], make)
 
         return storyboard
 
@@ -352,7 +355,7 @@ class _FilmContext:
                                          "pick": spec["pick"], "keyframe": take["key"], "seed": board["info"]["seed"]}
 
             return self.render(context, artifacts, "clip", shot,
-                               version_of("clip", CODE_VERSIONS["clip"], board_version, spec_version), make)
+                               [board_version, spec_version], make)
 
         return clip
 
@@ -371,13 +374,13 @@ class _FilmContext:
                 first = next(frames)
                 size = (first.shape[1] * factor, first.shape[0] * factor)
                 path = workdir / "upscaled.mp4"
-                upscaled = (backend.upscale(f, factor) for f in _chain(first, frames))
+                upscaled = (backend.upscale(f, factor) for f in itertools.chain([first], frames))
                 count = write_video(path, upscaled, clip["info"]["fps"], size, crf=16)
                 return {"video": path}, {"backend": backend.name, "factor": factor, "frames": count, "fps": clip["info"]["fps"],
                                          "width": size[0], "height": size[1], "keyframe": clip["info"]["keyframe"]}
 
             return self.render(context, artifacts, "upscaled_clip", shot,
-                               version_of("upscaled_clip", CODE_VERSIONS["upscaled_clip"], clip_version, spec_version), make)
+                               [clip_version, spec_version], make)
 
         return upscaled_clip
 
@@ -399,8 +402,7 @@ class _FilmContext:
                 return {"audio": path}, {"backend": speech.backend, "voice": spec["voice"] or "narrator",
                                          "duration_seconds": round(len(speech.samples) / speech.rate, 3), "text": spec["text"]}
 
-            return self.render(context, artifacts, "voiceover", shot,
-                               version_of("voiceover", CODE_VERSIONS["voiceover"], spec_version), make)
+            return self.render(context, artifacts, "voiceover", shot, [spec_version], make)
 
         return voiceover
 
@@ -426,8 +428,8 @@ class _FilmContext:
                 return {"audio": path}, {"backend": spec["backend"]["backend"], "duration_seconds": round(seconds, 3),
                                          "cues": len(cues), "peak": round(float(np.abs(mixed).max(initial=0)), 3)}
 
-            return self.render(context, artifacts, "soundtrack", None, version_of(
-                "soundtrack", CODE_VERSIONS["soundtrack"], spec_version, [(s, v) for s, v, _ in voices]), make)
+            return self.render(context, artifacts, "soundtrack", None,
+                               [spec_version, [(s, v) for s, v, _ in voices]], make)
 
         return soundtrack
 
@@ -456,8 +458,8 @@ class _FilmContext:
                     "frames": frames, "fps": film["fps"], "duration_seconds": round(frames / film["fps"], 3),
                     "width": size[0], "height": size[1], "shots": len(shots), "title": film["title"]}
 
-            return self.render(context, artifacts, "final_cut", None, version_of(
-                "final_cut", CODE_VERSIONS["final_cut"], script_version, sound_version, [(s, v) for s, v, _ in shots]), make)
+            return self.render(context, artifacts, "final_cut", None,
+                               [script_version, sound_version, [(s, v) for s, v, _ in shots]], make)
 
         return final_cut
 
@@ -468,11 +470,6 @@ def _keep_frame(frames, index: int, path: Path):
         if position == index:
             Image.fromarray(frame).save(path)
         yield frame
-
-
-def _chain(first, rest):
-    yield first
-    yield from rest
 
 
 def _ext(role: str, path: Path) -> str:
