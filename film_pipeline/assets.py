@@ -301,6 +301,7 @@ class _FilmContext:
                                   for i, s in enumerate(spec["shots"]))
                 return {"script": path}, {
                     "title": spec["title"], "shots": len(shot_ids), "profile": spec["profile"],
+                    "backend": "film.yaml", "seed": spec["seed"],
                     "duration_seconds": round(total_frames(timeline) / spec["fps"], 3),
                     "shot_list": {"md": "| # | shot | duration | camera | transition | prompt |\n|---|---|---|---|---|---|\n" + table},
                 }
@@ -377,7 +378,8 @@ class _FilmContext:
                 upscaled = (backend.upscale(f, factor) for f in itertools.chain([first], frames))
                 count = write_video(path, upscaled, clip["info"]["fps"], size, crf=16)
                 return {"video": path}, {"backend": backend.name, "factor": factor, "frames": count, "fps": clip["info"]["fps"],
-                                         "width": size[0], "height": size[1], "keyframe": clip["info"]["keyframe"]}
+                                         "width": size[0], "height": size[1], "keyframe": clip["info"]["keyframe"],
+                                         "seed": clip["info"]["seed"]}
 
             return self.render(context, artifacts, "upscaled_clip", shot,
                                [clip_version, spec_version], make)
@@ -394,13 +396,14 @@ class _FilmContext:
                 path = workdir / "voice.wav"
                 if not spec["text"].strip():
                     write_wav(path, np.zeros(0, np.float32))
-                    return {"audio": path}, {"backend": "none", "duration_seconds": 0.0, "text": ""}
+                    return {"audio": path}, {"backend": "none", "duration_seconds": 0.0, "text": "", "seed": spec["seed"]}
                 speech = backend_for("speech", spec["backend"]).speak(spec["text"], spec["voice"], spec["seed"])
                 if speech.warning:
                     context.log.warning(f"voiceover[{shot}]: {speech.warning}")
                 write_wav(path, speech.samples, speech.rate)
                 return {"audio": path}, {"backend": speech.backend, "voice": spec["voice"] or "narrator",
-                                         "duration_seconds": round(len(speech.samples) / speech.rate, 3), "text": spec["text"]}
+                                         "duration_seconds": round(len(speech.samples) / speech.rate, 3), "text": spec["text"],
+                                         "seed": spec["seed"]}
 
             return self.render(context, artifacts, "voiceover", shot, [spec_version], make)
 
@@ -426,7 +429,8 @@ class _FilmContext:
                 path = workdir / "soundtrack.wav"
                 write_wav(path, mixed)
                 return {"audio": path}, {"backend": spec["backend"]["backend"], "duration_seconds": round(seconds, 3),
-                                         "cues": len(cues), "peak": round(float(np.abs(mixed).max(initial=0)), 3)}
+                                         "cues": len(cues), "peak": round(float(np.abs(mixed).max(initial=0)), 3),
+                                         "seed": spec["seed"]}
 
             return self.render(context, artifacts, "soundtrack", None,
                                [spec_version, [(s, v) for s, v, _ in voices]], make)
@@ -456,7 +460,8 @@ class _FilmContext:
                 edit.contact_sheet(keyframes).save(sheet)
                 return {"video": out, "poster": poster, "contact_sheet": sheet}, {
                     "frames": frames, "fps": film["fps"], "duration_seconds": round(frames / film["fps"], 3),
-                    "width": size[0], "height": size[1], "shots": len(shots), "title": film["title"]}
+                    "width": size[0], "height": size[1], "shots": len(shots), "title": film["title"],
+                    "backend": "moviepy + libx264/aac", "seed": film["seed"]}
 
             return self.render(context, artifacts, "final_cut", None,
                                [script_version, sound_version, [(s, v) for s, v, _ in shots]], make)

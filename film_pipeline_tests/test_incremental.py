@@ -1,6 +1,10 @@
 """Every row of DESIGN.md's edit table: an edit re-renders exactly the listed artifacts, nothing more."""
 
+import dagster as dg
 import pytest
+
+from film_pipeline.backends.camera import CameraMove
+from film_pipeline.backends.score import ProceduralScore
 
 from film_pipeline.home import get_instance
 from film_pipeline.render import render_film
@@ -9,6 +13,7 @@ from film_pipeline_tests.conftest import edit_film, shot
 SHOTS = ("a", "b", "c")
 FINAL = {("script", None), ("final_cut", None)}
 SOUND = {("soundtrack", None)}
+CUT = {("final_cut", None)}
 
 
 def chain(shot_id, *assets):
@@ -70,6 +75,23 @@ def test_an_edit_re_renders_exactly_what_it_touches(rendered, edit):
     edit_film(rendered, change)
     assert materialized(rendered)[0] == expected
     assert materialized(rendered)[0] == set(), "a second render after the edit must do nothing"
+
+
+@pytest.mark.parametrize("backend,expected", [
+    (CameraMove, {(asset, s) for s in SHOTS for asset in MOTION} | CUT),
+    (ProceduralScore, SOUND | CUT),  # the script is what the writer wrote: a model change leaves it be
+])
+def test_a_model_change_re_renders_every_stage_it_renders(rendered, monkeypatch, backend, expected):
+    monkeypatch.setattr(backend, "version", backend.version + "-next")
+    assert materialized(rendered)[0] == expected
+
+
+def test_every_asset_records_uri_sha_bytes_seconds_backend_and_seed(rendered):
+    instance = get_instance()
+    for asset, partition in chain("a", *VISUAL, "voiceover") | FINAL | SOUND:
+        record = instance.get_latest_data_version_record(dg.AssetKey(["mini", asset]), False, partition)
+        meta = record.event_log_entry.asset_materialization.metadata
+        assert {"uri", "sha256", "bytes", "seconds", "backend", "seed"} <= set(meta), (asset, sorted(meta))
 
 
 def test_deleted_shot_is_retired_but_its_artifacts_stay(rendered):
