@@ -57,7 +57,7 @@ def _mix(a, b, t):
 
 class ProceduralKeyframe:
     name = "procedural-keyframe"
-    version = "1"
+    version = "2"
 
     def paint(self, request: KeyframeRequest) -> Image.Image:
         width, height = request.size
@@ -160,7 +160,7 @@ class ProceduralKeyframe:
         pixels = np.asarray(image).copy()
         height = pixels.shape[0]
         depth = height - horizon_y
-        mirror = pixels[max(0, horizon_y - depth):horizon_y][::-1]
+        mirror = pixels[max(0, horizon_y - depth):horizon_y][::-1].copy()  # a view would ripple the sky too
         rows = np.arange(mirror.shape[0])
         shift = (np.sin(rows * 0.35 + rng.uniform(0, 6)) * (1 + rows / 12)).astype(int)
         for row, offset in zip(rows, shift):  # ripples: each reflected row slides a little
