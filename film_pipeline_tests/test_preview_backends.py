@@ -119,5 +119,5 @@ def test_mix_ducks_the_score_under_the_voice_and_never_clips():
 def test_water_reflects_the_sky_without_rippling_the_sky_itself():
     with_sea, without = paint("a sunset over the sea", seed=4), paint("a sunset, calm", seed=4)
     sky = slice(0, int(90 * 0.45))  # above any horizon the painter chooses
-    row_difference = np.abs(with_sea[sky].astype(int) - without[sky]).mean(axis=(1, 2))
-    assert row_difference.max() < 8, "only film grain may differ in the sky"
+    changed = np.abs(with_sea[sky].astype(int) - without[sky]).max(axis=2) > 40
+    assert changed.sum() == 0, "only film grain (a few levels) may differ in the sky"
