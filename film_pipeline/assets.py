@@ -28,6 +28,7 @@ from PIL import Image
 
 from film_pipeline import edit
 from film_pipeline.backends import CharacterLook, KeyframeRequest, MotionRequest, backend_for
+from film_pipeline.expansion import expand_film
 from film_pipeline.film import Film, film_slug, load_film
 from film_pipeline.media import SAMPLE_RATE, read_audio, read_video, thumbnail, write_video, write_wav
 from film_pipeline.specs import SHOT_SPECS, film_spec, score_spec, version_of
@@ -188,8 +189,10 @@ class _FilmContext:
             key=self.graph.key("film_spec"), group_name="specs",
             description="film.yaml as the writer wrote it, normalised (comments and layout do not count).")
         def film_spec_source(store: StoreResource, render_settings: RenderSettings):
-            film = self.load()
-            return self._save_spec(store.get(), "film_spec", None, film_spec(film, profile_of(film, render_settings)))
+            film, artifacts = self.load(), store.get()
+            profile = profile_of(film, render_settings)
+            spec = {**film_spec(film, profile), "expansions": expand_film(film, profile, artifacts)[1]}
+            return self._save_spec(artifacts, "film_spec", None, spec)
 
         return film_spec_source
 
@@ -212,6 +215,8 @@ class _FilmContext:
         def shot_spec_source(context, store: StoreResource, render_settings: RenderSettings):
             film, artifacts = self.load(), store.get()
             profile = profile_of(film, render_settings)
+            if name == "visual_spec":
+                film = expand_film(film, profile, artifacts)[0]
             known = set(context.instance.get_dynamic_partitions(self.graph.partitions.name))
             return dg.DataVersionsByPartition({
                 shot.id: self._save_spec(artifacts, name, shot.id, make_spec(film, shot, profile))
@@ -299,7 +304,9 @@ class _FilmContext:
                 path.write_text(json.dumps({"film": spec, "timeline": [p.__dict__ for p in timeline]}, indent=1))
                 table = "\n".join(f"| {i + 1} | `{s['id']}` | {s['duration']:g}s | {s['camera']} | {s['transition']} | {s['prompt'][:80]} |"
                                   for i, s in enumerate(spec["shots"]))
+                expanded = "\n".join(f"| `{shot}` | {text} |" for shot, text in spec["expansions"].items())
                 return {"script": path}, {
+                    "expanded_prompts": {"md": "| shot | expanded prompt |\n|---|---|\n" + expanded} if expanded else "none",
                     "title": spec["title"], "shots": len(shot_ids), "profile": spec["profile"],
                     "backend": "film.yaml", "seed": spec["seed"],
                     "duration_seconds": round(total_frames(timeline) / spec["fps"], 3),

@@ -22,7 +22,7 @@ TRANSITIONS = ("cut", "crossfade", "fade")
 SHOT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 MAX_DURATION = 60.0
 FILM_KEYS = (
-    "title", "logline", "style", "fps", "resolution", "upscale", "seed", "profile",
+    "title", "logline", "style", "fps", "resolution", "upscale", "seed", "profile", "expand",
     "characters", "music", "shots",
 )
 SHOT_KEYS = (
@@ -31,7 +31,7 @@ SHOT_KEYS = (
 )
 CHARACTER_KEYS = ("description", "seed")
 CUE_KEYS = ("id", "prompt", "start", "end")
-TYPE_NAMES = {(str,): "text", (int,): "whole number", (int, float): "number", (list,): "list"}
+TYPE_NAMES = {(bool,): "true or false", (str,): "text", (int,): "whole number", (int, float): "number", (list,): "list"}
 
 
 class FilmError(ValueError):
@@ -86,6 +86,7 @@ class Film:
     upscale: int = 2
     seed: int = 0
     profile: str = "preview"
+    expand: bool = False  # let the profile's language model add detail to terse prompts
     characters: dict[str, Character] = field(default_factory=dict)
     music: tuple[MusicCue, ...] = ()
 
@@ -211,6 +212,7 @@ class _Parser:
             style=self.value(doc, "style", str, "the film"),
             upscale=self.bounded(doc, "upscale", "the film", 1, 4, 2),
             profile=profile, characters=characters, music=self.music(doc, shots),
+            expand=self.value(doc, "expand", bool, "the film", False),
         )
 
     def resolution(self, doc: CommentedMap) -> tuple[int, int]:

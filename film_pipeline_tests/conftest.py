@@ -69,6 +69,15 @@ def shot(doc, shot_id):
     return next(s for s in doc["shots"] if s["id"] == shot_id)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def offline_models(tmp_path_factory):
+    """No downloads, ever; tiny models are built once per test session and shared."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HF_HUB_OFFLINE", "1")
+        patch.setenv("FILM_MODEL_CACHE", str(tmp_path_factory.mktemp("models")))
+        yield
+
+
 @pytest.fixture
 def home(tmp_path, monkeypatch) -> Path:
     """An empty FILM_HOME of the test's own."""

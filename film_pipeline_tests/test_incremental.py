@@ -49,7 +49,7 @@ EDITS = {
     "pick": (lambda d: shot(d, "b").__setitem__("pick", 2), chain("b", *MOTION) | FINAL),
     "duration (timing moves)": (lambda d: shot(d, "c").__setitem__("duration", 2.0), chain("c", *MOTION) | FINAL | SOUND),
     "narration": (lambda d: shot(d, "c").__setitem__("narration", "Good night."), chain("c", "voiceover") | SOUND | FINAL),
-    "voice": (lambda d: shot(d, "a").__setitem__("voice", "male"), chain("a", "voiceover") | SOUND | FINAL),
+    "voice": (lambda d: shot(d, "a").__setitem__("voice", "narrator"), chain("a", "voiceover") | SOUND | FINAL),
     "music cue": (lambda d: d["music"][0].__setitem__("prompt", "dark tense pulse"), SOUND | FINAL),
     "title": (lambda d: _set(d, "title", "Maxi"), FINAL),
     "transition, timing unchanged": (lambda d: shot(d, "b").__setitem__("transition", "fade"), FINAL),

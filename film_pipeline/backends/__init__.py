@@ -90,6 +90,13 @@ class Speech:
     warning: str | None = None
 
 
+class TextBackend(Protocol):
+    name: str
+    version: str
+
+    def expand(self, prompt: str, style: str | None) -> str: ...
+
+
 class SpeechBackend(Protocol):
     name: str
     version: str
@@ -144,9 +151,16 @@ def _backend_class(stage: str, name: str) -> type:
 
 @cache
 def _load_builtin_backends() -> None:
-    from film_pipeline.backends import camera, keyframe, resample, score, voice
+    """Register the built-in backends; the heavy ones import torch/diffusers only when created."""
+    from film_pipeline.backends import camera, diffusion, keyframe, neural_audio, realesrgan, resample, score, text, voice
 
-    for stage, cls in (("keyframe", keyframe.ProceduralKeyframe), ("motion", camera.CameraMove),
-                       ("upscale", resample.LanczosUpscaler), ("music", score.ProceduralScore),
-                       ("speech", voice.EspeakVoice)):
+    for stage, cls in (
+        ("keyframe", keyframe.ProceduralKeyframe), ("keyframe", diffusion.DiffusersText2Image),
+        ("motion", camera.CameraMove), ("motion", diffusion.DiffusersImage2Video),
+        ("upscale", resample.LanczosUpscaler), ("upscale", realesrgan.RealEsrganUpscaler),
+        ("upscale", diffusion.DiffusersX4Upscaler),
+        ("music", score.ProceduralScore), ("music", neural_audio.MusicgenScore),
+        ("speech", voice.EspeakVoice), ("speech", neural_audio.PiperVoice), ("speech", neural_audio.VitsVoice),
+        ("text", text.TransformersText),
+    ):
         register(stage, cls)

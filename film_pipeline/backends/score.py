@@ -26,24 +26,32 @@ def midi_hz(note: float) -> float:
     return 440.0 * 2 ** ((note - 69) / 12)
 
 
+def place_cues(cues: list[CueRequest], seconds: float, rate: int, render) -> np.ndarray:
+    """Lay each cue's music (`render(cue, seconds, rate)`, stereo) on the film's timeline.
+
+    Cues overlap by a second with equal-power fades; every music backend shares this.
+    """
+    out = np.zeros((int(round(seconds * rate)), 2), np.float32)
+    for cue in cues:
+        first, last = int(cue.start * rate), min(len(out), int(cue.end * rate))
+        if last <= first:
+            continue
+        piece = np.array(render(cue, (last - first) / rate, rate)[: last - first], np.float32)
+        fade = min(int(FADE_SECONDS * rate), len(piece) // 2)
+        if fade:
+            ramp = np.sin(np.linspace(0, np.pi / 2, fade))[:, None]
+            piece[:fade] *= ramp
+            piece[-fade:] *= ramp[::-1]
+        out[first:first + len(piece)] += piece
+    return out
+
+
 class ProceduralScore:
     name = "procedural-score"
     version = "1"
 
     def score(self, cues: list[CueRequest], seconds: float, rate: int) -> np.ndarray:
-        out = np.zeros((int(round(seconds * rate)), 2), np.float32)
-        for cue in cues:
-            first, last = int(cue.start * rate), min(len(out), int(cue.end * rate))
-            if last <= first:
-                continue
-            piece = self._cue(cue, (last - first) / rate, rate)[: last - first]
-            fade = min(int(FADE_SECONDS * rate), len(piece) // 2)
-            ramp = np.sin(np.linspace(0, np.pi / 2, fade))[:, None] if fade else None
-            if fade:  # equal-power fades so overlapping cues blend
-                piece[:fade] *= ramp
-                piece[-fade:] *= ramp[::-1]
-            out[first:first + len(piece)] += piece
-        return out
+        return place_cues(cues, seconds, rate, self._cue)
 
     def _cue(self, cue: CueRequest, seconds: float, rate: int) -> np.ndarray:
         words = set(re.findall(r"[a-z]+", cue.prompt.lower()))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-STAGES = ("keyframe", "motion", "upscale", "music", "speech")
+STAGES = ("text", "keyframe", "motion", "upscale", "music", "speech")
 PROFILE_DIR = Path(__file__).parent
 
 
