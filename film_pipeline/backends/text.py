@@ -8,7 +8,7 @@ import re
 
 import torch
 
-from film_pipeline.models import LOADS, load_pretrained, pick_device, pick_dtype
+from film_pipeline.models import load_pretrained, pick_device, pick_dtype
 
 INSTRUCTION = "Describe this scene in one vivid sentence, with its light and colours: {prompt}"
 
@@ -27,7 +27,6 @@ class TransformersText:
         self.tokenizer = load_pretrained(AutoTokenizer, model, "text", **extra)
         self.model = load_pretrained(AutoModelForCausalLM, model, "text", dtype=pick_dtype(dtype, self.device),
                                      **extra).to(self.device).eval()
-        LOADS[("text", model)] -= 1  # tokenizer and weights are one model
         self.max_new_tokens = max_new_tokens
 
     @torch.inference_mode()

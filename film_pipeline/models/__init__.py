@@ -8,8 +8,8 @@ A model reference in a profile is one of:
   - `tiny:NAME`, a tiny random pipeline built from config on first use (see `tiny.py`) and then
     loaded with `from_pretrained(path)` exactly as a real checkpoint is.
 
-`LOADS` counts every model load in this process, so a test can prove that a render of N shots
-loads each model once.
+`LOADS` counts every `from_pretrained` call (and every packaged-weight load) in this process, per
+stage and model, so a test can prove that a render of N shots loads each model once.
 """
 
 import os
