@@ -30,7 +30,8 @@ from film_pipeline import edit
 from film_pipeline.backends import CharacterLook, KeyframeRequest, MotionRequest, backend_for
 from film_pipeline.expansion import expand_film
 from film_pipeline.film import Film, film_slug, load_film
-from film_pipeline.media import SAMPLE_RATE, read_audio, read_video, thumbnail, write_video, write_wav
+from film_pipeline.media import (SAMPLE_RATE, peak_memory_mb, read_audio, read_video, reset_peak_memory, thumbnail,
+                                 write_video, write_wav)
 from film_pipeline.specs import SHOT_SPECS, film_spec, score_spec, version_of
 from film_pipeline.store import LocalStore, artifact_key
 from film_pipeline.timeline import Placement, layout, total_frames
@@ -245,11 +246,13 @@ class _FilmContext:
             context.log.info(f"{name}[{shot or '-'}] {version} is already in the store: reused, not re-rendered")
         else:
             started = time.perf_counter()
+            reset_peak_memory()
             with tempfile.TemporaryDirectory(prefix=f"{name}-") as workdir:
                 files, info = make(Path(workdir))
                 stored = {role: store.put_file(artifact_key(self.slug, name, shot, version, _ext(role, path)), path).__dict__
                           for role, path in files.items()}
             info["seconds"] = round(time.perf_counter() - started, 3)
+            info["peak_rss_mb"] = peak_memory_mb()
             manifest = {"asset": name, "shot": shot, "version": version, "primary": next(iter(files)),
                         "files": stored, "info": info}
             store.put_json(manifest_key, manifest)

@@ -97,3 +97,22 @@ def wav_seconds(path: Path) -> float:
 def thumbnail(image: Image.Image, width: int = 320) -> Image.Image:
     height = max(1, round(image.height * width / image.width))
     return image.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
+
+
+def reset_peak_memory() -> None:
+    """Start a new peak-memory measurement for this process (Linux; elsewhere a no-op)."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def peak_memory_mb() -> float:
+    """The process's peak resident memory since the last reset, in MiB (0 where unknown)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return 0.0

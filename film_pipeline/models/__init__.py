@@ -44,8 +44,20 @@ def resolve_model(ref: str, stage: str) -> str:
     return ref
 
 
+def quiet_libraries() -> None:
+    """Loading bars and notices from diffusers/transformers would garble `film`'s own progress bar."""
+    import diffusers
+    import transformers
+
+    diffusers.utils.logging.disable_progress_bar()
+    diffusers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.set_verbosity_error()
+
+
 def load_pretrained(loader, ref: str, stage: str, profile_hint: str = "", **kwargs):
     """`loader.from_pretrained(ref)`, offline unless allowed, with a clear error when missing."""
+    quiet_libraries()
     source = resolve_model(ref, stage)
     LOADS[(stage, ref)] += 1
     try:
