@@ -278,7 +278,8 @@ class _FilmContext:
             elif isinstance(value, (str, int, float, bool)):
                 meta[key] = value
         for role, stored in manifest["files"].items():
-            if stored["key"].endswith(".png") and role in ("take1", "poster", "contact_sheet", "frame"):
+            if stored["key"].endswith(".png") and (role in ("take1", "poster", "contact_sheet", "frame")
+                                                  or role.startswith("ref-")):
                 meta[f"preview_{role}"] = image_markdown(Image.open(store.local_path(stored["key"])), caption=role)
         return meta
 
@@ -335,7 +336,11 @@ class _FilmContext:
                     files[f"take{take}"] = workdir / f"take{take}.png"
                     backend.paint(request).save(files[f"take{take}"])
                     context.log.info(f"storyboard[{shot}] take {take}/{spec['takes']} painted")
-                return files, {"backend": backend.name, "seed": spec["seed"], "takes": spec["takes"],
+                references = getattr(backend, "references", lambda _: {})(request)
+                for name, image in references.items():  # what kept each character the same
+                    files[f"ref-{name}"] = workdir / f"ref-{name}.png"
+                    image.save(files[f"ref-{name}"])
+                return files, {"character_references": ", ".join(references) or "none","backend": backend.name, "seed": spec["seed"], "takes": spec["takes"],
                                "caption": f"{shot} · {spec['prompt']}", "width": spec["size"][0], "height": spec["size"][1]}
 
             return self.render(context, artifacts, "storyboard", shot, [spec_version], make)

@@ -22,7 +22,7 @@ def needs_expansion(film: Film, prompt: str) -> bool:
 
 def expand_film(film: Film, profile: str, store: LocalStore) -> tuple[Film, dict[str, str]]:
     """The film with terse prompts expanded, and `{shot id: expanded prompt}` for those shots."""
-    ident = backend_id("text", profile)
+    ident = backend_id("text", profile, film.models.get("text"))
     expansions = {}
     for shot in film.shots:
         if not needs_expansion(film, shot.prompt):

@@ -6,6 +6,7 @@ names the file, the line, the shot where there is one, and what to do about it.
 
 import difflib
 import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,14 +16,14 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
-from film_pipeline.profiles import profile_names
+from film_pipeline.profiles import STAGES, profile_names
 
 CAMERAS = ("static", "pan_left", "pan_right", "tilt_up", "tilt_down", "push_in", "pull_out")
 TRANSITIONS = ("cut", "crossfade", "fade")
 SHOT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 MAX_DURATION = 60.0
 FILM_KEYS = (
-    "title", "logline", "style", "fps", "resolution", "upscale", "seed", "profile", "expand",
+    "title", "logline", "style", "fps", "resolution", "upscale", "seed", "profile", "expand", "models",
     "characters", "music", "shots",
 )
 SHOT_KEYS = (
@@ -87,6 +88,7 @@ class Film:
     seed: int = 0
     profile: str = "preview"
     expand: bool = False  # let the profile's language model add detail to terse prompts
+    models: dict[str, dict] = field(default_factory=dict)  # per-stage overrides of the profile's settings
     characters: dict[str, Character] = field(default_factory=dict)
     music: tuple[MusicCue, ...] = ()
 
@@ -212,8 +214,18 @@ class _Parser:
             style=self.value(doc, "style", str, "the film"),
             upscale=self.bounded(doc, "upscale", "the film", 1, 4, 2),
             profile=profile, characters=characters, music=self.music(doc, shots),
-            expand=self.value(doc, "expand", bool, "the film", False),
+            expand=self.value(doc, "expand", bool, "the film", False), models=self.models(doc),
         )
+
+    def models(self, doc: CommentedMap) -> dict[str, dict]:
+        """`models: {stage: {setting: value, backend: name?}}`, overriding the profile per film."""
+        node = self.mapping(doc.get("models") or {}, "`models`", doc, "models")
+        self.check_keys(node, STAGES, "`models`")
+        out = {}
+        for stage, settings in node.items():
+            settings = self.mapping(settings, f"`models.{stage}`", node, stage)
+            out[stage] = json.loads(json.dumps(settings))  # plain data: it goes into data versions
+        return out
 
     def resolution(self, doc: CommentedMap) -> tuple[int, int]:
         value = doc.get("resolution", [512, 288])

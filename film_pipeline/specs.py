@@ -32,7 +32,7 @@ def visual_spec(film: Film, shot: Shot, profile: str) -> dict:
     return {
         "prompt": shot.prompt, "style": film.style, "seed": shot.seed, "takes": shot.takes,
         "characters": [asdict(film.characters[name]) for name in shot.characters],
-        "size": list(keyframe_size(film)), "backend": backend_id("keyframe", profile),
+        "size": list(keyframe_size(film)), "backend": backend_id("keyframe", profile, film.models.get("keyframe")),
     }
 
 
@@ -40,18 +40,18 @@ def motion_spec(film: Film, shot: Shot, profile: str) -> dict:
     return {
         "camera": shot.camera, "motion": shot.motion, "fps": film.fps,
         "frames": shot_frames(shot.duration, film.fps), "pick": shot.pick or 1,
-        "size": list(film.resolution), "backend": backend_id("motion", profile),
+        "size": list(film.resolution), "backend": backend_id("motion", profile, film.models.get("motion")),
     }
 
 
 def upscale_spec(film: Film, shot: Shot, profile: str) -> dict:
-    return {"factor": film.upscale, "backend": backend_id("upscale", profile)}
+    return {"factor": film.upscale, "backend": backend_id("upscale", profile, film.models.get("upscale"))}
 
 
 def narration_spec(film: Film, shot: Shot, profile: str) -> dict:
     text = shot.narration or ""
     return {"text": text, "voice": shot.voice, "seed": derived_seed(film.seed, "voice", text),
-            "backend": backend_id("speech", profile)}
+            "backend": backend_id("speech", profile, film.models.get("speech"))}
 
 
 def score_spec(film: Film, profile: str) -> dict:
@@ -60,7 +60,7 @@ def score_spec(film: Film, profile: str) -> dict:
         "fps": film.fps, "seed": film.seed,
         "timeline": [[p.shot_id, p.start, p.frames] for p in film_timeline(film)],
         "cues": [asdict(cue) for cue in film.music],
-        "backend": backend_id("music", profile),
+        "backend": backend_id("music", profile, film.models.get("music")),
     }
 
 

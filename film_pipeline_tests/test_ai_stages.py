@@ -57,6 +57,8 @@ def test_every_stage_renders_through_the_tiny_profile_and_loads_each_model_once(
     assert backends == {"storyboard": "diffusers-t2i", "clip": "diffusers-i2v", "upscaled_clip": "realesrgan"}
     assert metadata("voiceover", "a")["backend"].value == "vits"
     assert metadata("soundtrack")["backend"].value == "musicgen"
+    assert metadata("storyboard", "a")["character_references"].value == "ana"
+    assert Image.open(metadata("storyboard", "a")["path"].value.replace(".png", ".ref-ana.png")).size == (64, 64)
     for shot_id, frames in (("a", 8), ("b", 20), ("c", 8)):
         clip = probe(metadata("upscaled_clip", shot_id)["path"].value)
         assert (clip.frames, clip.width, clip.height) == (frames, 128, 80)
@@ -66,7 +68,8 @@ def test_every_stage_renders_through_the_tiny_profile_and_loads_each_model_once(
     # one load per model for the whole render, however many shots used it (a tokenizer or
     # processor beside the weights is a second from_pretrained call of the same model)
     assert dict(fresh_models) == {
-        ("keyframe", "tiny:stable-diffusion"): 1, ("motion", "tiny:stable-video-diffusion"): 1,
+        ("keyframe", "tiny:stable-diffusion"): 1, ("keyframe", "tiny:stable-diffusion ip-adapter"): 1,
+        ("motion", "tiny:stable-video-diffusion"): 1,
         ("upscale", "realesr-animevideov3-x2"): 1, ("music", "tiny:musicgen"): 2,
         ("speech", "tiny:vits"): 2, ("text", "tiny:llama"): 2}
 
@@ -160,3 +163,26 @@ def test_smollm2_expansion_is_deterministic_and_keeps_the_subject():
     assert first.startswith("a lighthouse at dusk. ") and len(first.split()) > 8
     assert "lighthouse" in first.split(". ", 1)[1].lower(), first
     assert model.expand("a lighthouse at dusk", "painterly") == first
+
+
+def test_a_characters_reference_image_conditions_every_shot_they_are_in(fresh_models):
+    from film_pipeline.backends import CharacterLook, KeyframeRequest
+
+    painter = backend_for("keyframe", backend_id("keyframe", "tiny"))
+    ana, bob = CharacterLook("ana", "a girl in a red coat", 11), CharacterLook("bob", "a tall man", 12)
+    used = []
+    generate = painter._generate
+    painter._generate = lambda prompt, seed, size, reference: used.append(reference) or generate(prompt, seed, size, reference)
+    try:
+        painter.paint(KeyframeRequest("ana at the lighthouse", None, (ana,), 1, (64, 40)))
+        painter.paint(KeyframeRequest("ana on a boat", None, (ana,), 2, (64, 40)))
+        painter.paint(KeyframeRequest("an empty beach", None, (), 3, (64, 40)))
+    finally:
+        painter._generate = generate
+    assert used[-3] is used[-2] is painter.reference("ana", "a girl in a red coat", 11), "one reference, reused"
+    assert used[-1] is None, "a shot without characters is not conditioned"
+    assert fresh_models[("keyframe", "tiny:stable-diffusion ip-adapter")] == 1
+    # the reference really steers the picture: same prompt and seed, another character's reference
+    same = np.asarray(generate("a portrait", 5, (64, 40), painter.reference("ana", "a girl in a red coat", 11)))
+    other = np.asarray(generate("a portrait", 5, (64, 40), painter.reference("bob", "a tall man", 12)))
+    assert not np.array_equal(same, other)

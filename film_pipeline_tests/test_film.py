@@ -67,6 +67,9 @@ ERRORS = [
     ("title: T\nmusic:\n  - id: m\n    prompt: x\n    start: s02\n" + SHOT, 5, ["`start: s02`", "not a shot id"]),
     ("title: T\nmusic:\n  - id: m\n" + SHOT, 3, ["music cue `m` is missing `prompt`"]),
     ("title: T\nmusic: calm\n" + SHOT, 2, ["`music` must be a list"]),
+    ("title: T\nmodels:\n  keyframes: {steps: 8}\n" + SHOT, 3, ["unknown key `keyframes` in `models`",
+                                                              "did you mean `keyframe`?"]),
+    ("title: T\nexpand: maybe\n" + SHOT, 2, ["`expand` in the film must be a true or false"]),
 ]
 
 

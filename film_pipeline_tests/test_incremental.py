@@ -58,6 +58,9 @@ EDITS = {
     "new shot": (_add_shot, chain("d", *VISUAL, "voiceover") | FINAL | SOUND),
     "deleted shot": (lambda d: d["shots"].pop(1), FINAL | SOUND),
     "upscale factor": (lambda d: _set(d, "upscale", 3), {("upscaled_clip", s) for s in SHOTS} | FINAL),
+    "per-film model setting": (lambda d: _set(d, "models", {"speech": {"length_scale": 1.2}}),
+                               {("voiceover", s) for s in SHOTS} | SOUND | FINAL),
+    "override equal to the profile": (lambda d: _set(d, "models", {"upscale": {"model": "realesr-animevideov3"}}), FINAL),
     "comment only": (lambda d: d.yaml_set_start_comment("a new comment, nothing else"), set()),
     "nothing": (lambda d: None, set()),
 }

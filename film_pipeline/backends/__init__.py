@@ -15,7 +15,7 @@ from typing import Protocol
 import numpy as np
 from PIL import Image
 
-from film_pipeline.profiles import load_profile
+from film_pipeline.profiles import stage_config
 
 
 @dataclass(frozen=True)
@@ -112,13 +112,13 @@ def register(stage: str, cls: type) -> type:
     return cls
 
 
-def backend_id(stage: str, profile: str) -> dict:
+def backend_id(stage: str, profile: str, override: dict | None = None) -> dict:
     """What a data version must know about a stage's backend: name, version, settings and variant.
 
-    A backend may report a `variant()` (say, "missing" when its tool is not installed), so a
+    `override` is the film's `models:` entry for the stage. A backend may report a `variant()` (say, "missing" when its tool is not installed), so a
     fallback render never masquerades as the real one under the same version.
     """
-    entry = load_profile(profile)[stage]
+    entry = stage_config(profile, stage, override)
     cls = _backend_class(stage, entry["backend"])
     ident = {"backend": cls.name, "version": cls.version, "settings": entry["settings"]}
     if hasattr(cls, "variant"):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-BUILDER_VERSION = "1"
+BUILDER_VERSION = "2"
 
 
 def cache_root() -> Path:
@@ -72,6 +72,42 @@ def build_stable_diffusion(path: Path) -> None:
                                    scheduler=EulerDiscreteScheduler(), safety_checker=None, feature_extractor=None,
                                    requires_safety_checker=False)
     pipe.save_pretrained(path)
+    _build_ip_adapter(unet, path / "ip_adapter")
+
+
+def _build_ip_adapter(unet, path: Path) -> None:
+    """IP-Adapter weights for the tiny UNet plus its image encoder, laid out as h94/IP-Adapter is,
+    so `pipe.load_ip_adapter(path, subfolder="", weight_name=..., image_encoder_folder=...)` loads them."""
+    from diffusers.models.attention_processor import IPAdapterAttnProcessor
+    from diffusers.models.embeddings import ImageProjection
+    from safetensors.torch import save_file
+    from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    image_dim = 32
+    weights, key = {}, 1
+    for name in unet.attn_processors:
+        if name.endswith("attn1.processor"):  # self-attention: no image tokens
+            continue
+        if name.startswith("mid_block"):
+            hidden = unet.config.block_out_channels[-1]
+        elif name.startswith("up_blocks"):
+            hidden = list(reversed(unet.config.block_out_channels))[int(name[len("up_blocks.")])]
+        else:
+            hidden = unet.config.block_out_channels[int(name[len("down_blocks.")])]
+        processor = IPAdapterAttnProcessor(hidden_size=hidden, cross_attention_dim=unet.config.cross_attention_dim).state_dict()
+        weights[f"ip_adapter.{key}.to_k_ip.weight"] = processor["to_k_ip.0.weight"]
+        weights[f"ip_adapter.{key}.to_v_ip.weight"] = processor["to_v_ip.0.weight"]
+        key += 2  # IP-Adapter numbers every attention processor, self-attention included
+    projection = ImageProjection(cross_attention_dim=unet.config.cross_attention_dim, image_embed_dim=image_dim,
+                                 num_image_text_embeds=4).state_dict()
+    weights.update({"image_proj.proj.weight": projection["image_embeds.weight"],
+                    "image_proj.proj.bias": projection["image_embeds.bias"],
+                    "image_proj.norm.weight": projection["norm.weight"], "image_proj.norm.bias": projection["norm.bias"]})
+    path.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in weights.items()}, str(path / "ip-adapter.safetensors"))
+    CLIPVisionModelWithProjection(CLIPVisionConfig(
+        hidden_size=32, projection_dim=image_dim, num_hidden_layers=2, num_attention_heads=4, image_size=32,
+        intermediate_size=37, patch_size=4)).save_pretrained(path / "image_encoder")
 
 
 def build_stable_video_diffusion(path: Path) -> None:

@@ -34,3 +34,16 @@ def load_profile(name: str) -> dict[str, dict]:
         raise ProfileError(f"{path}: profile `{name}` does not say which backend renders {', '.join(missing)}")
     return {stage: {"backend": raw[stage]["backend"], "settings": dict(raw[stage].get("settings") or {})}
             for stage in STAGES}
+
+
+def stage_config(profile: str, stage: str, override: dict | None = None) -> dict:
+    """A stage's backend and settings under a profile, with a film's `models:` override applied.
+
+    The override's keys replace the profile's settings; `backend:` in it switches the backend
+    (and then the profile's settings, which belong to the other backend, are dropped).
+    """
+    entry = load_profile(profile)[stage]
+    override = dict(override or {})
+    backend = override.pop("backend", entry["backend"])
+    base = entry["settings"] if backend == entry["backend"] else {}
+    return {"backend": backend, "settings": {**base, **override}}
