@@ -186,3 +186,14 @@ def test_a_characters_reference_image_conditions_every_shot_they_are_in(fresh_mo
     same = np.asarray(generate("a portrait", 5, (64, 40), painter.reference("ana", "a girl in a red coat", 11)))
     other = np.asarray(generate("a portrait", 5, (64, 40), painter.reference("bob", "a tall man", 12)))
     assert not np.array_equal(same, other)
+
+
+def test_the_diffusion_x4_upscaler_backend_upscales_by_any_factor(fresh_models):
+    from film_pipeline.backends.diffusion import DiffusersX4Upscaler
+
+    upscaler = DiffusersX4Upscaler(model="tiny:sd-x4-upscaler", steps=2)
+    frame = np.asarray(_cartoon(32))
+    assert upscaler.upscale(frame, 4).shape == (128, 128, 3)
+    assert upscaler.upscale(frame, 2).shape == (64, 64, 3)
+    assert np.array_equal(upscaler.upscale(frame, 2), upscaler.upscale(frame, 2)), "one seed: no shimmer between frames"
+    assert fresh_models[("upscale", "tiny:sd-x4-upscaler")] == 1

@@ -154,6 +154,27 @@ def build_llama(path: Path) -> None:
     tokenizer.save_pretrained(path)
 
 
+def build_sd_x4_upscaler(path: Path) -> None:
+    from diffusers import AutoencoderKL, DDIMScheduler, DDPMScheduler, StableDiffusionUpscalePipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    unet = UNet2DConditionModel(  # 4 latent + 3 low-res image channels in; the noise level is a class label
+        block_out_channels=(32, 32, 64), layers_per_block=1, sample_size=32, in_channels=7, out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"), cross_attention_dim=32,
+        attention_head_dim=8, use_linear_projection=True, only_cross_attention=(True, True, False), num_class_embeds=100)
+    vae = AutoencoderKL(  # three blocks: the x4 upscaler's latent scale of 4
+        block_out_channels=[32, 32, 64], in_channels=3, out_channels=3, latent_channels=4,
+        down_block_types=["DownEncoderBlock2D"] * 3, up_block_types=["UpDecoderBlock2D"] * 3)
+    tokenizer = _clip_tokenizer()
+    text_encoder = CLIPTextModel(CLIPTextConfig(
+        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=37, num_attention_heads=4, num_hidden_layers=2,
+        max_position_embeddings=77, hidden_act="gelu", bos_token_id=0, eos_token_id=1, pad_token_id=1))
+    StableDiffusionUpscalePipeline(
+        unet=unet, low_res_scheduler=DDPMScheduler(), scheduler=DDIMScheduler(prediction_type="v_prediction"), vae=vae,
+        text_encoder=text_encoder, tokenizer=tokenizer, max_noise_level=350).save_pretrained(path)
+
+
 def build_musicgen(path: Path) -> None:
     from transformers import (EncodecConfig, EncodecFeatureExtractor, MusicgenConfig, MusicgenDecoderConfig,
                               MusicgenForConditionalGeneration, MusicgenProcessor, T5Config, T5Tokenizer)
@@ -195,6 +216,7 @@ def build_vits(path: Path) -> None:
 
 
 BUILDERS = {
+    "sd-x4-upscaler": build_sd_x4_upscaler,
     "musicgen": build_musicgen,
     "vits": build_vits,
     "stable-diffusion": build_stable_diffusion,
