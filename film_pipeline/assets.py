@@ -27,22 +27,24 @@ from dagster._core.definitions.data_version import extract_data_version_from_ent
 from PIL import Image
 
 from film_pipeline import edit
+from film_pipeline.characters import conditions_on_references, reference_image
 from film_pipeline.backends import CharacterLook, KeyframeRequest, MotionRequest, backend_for
 from film_pipeline.expansion import expand_film
 from film_pipeline.film import Film, film_slug, load_film
 from film_pipeline.media import (SAMPLE_RATE, peak_memory_mb, read_audio, read_video, reset_peak_memory, thumbnail,
                                  write_video, write_wav)
-from film_pipeline.specs import SHOT_SPECS, film_spec, score_spec, version_of
+from film_pipeline.specs import SHOT_SPECS, character_spec, film_spec, score_spec, version_of
 from film_pipeline.store import LocalStore, artifact_key
 from film_pipeline.timeline import Placement, layout, total_frames
 
-CODE_VERSIONS = {"script": "1", "storyboard": "1", "clip": "1", "upscaled_clip": "1",
+CODE_VERSIONS = {"script": "1", "characters": "1", "storyboard": "1", "clip": "1", "upscaled_clip": "1",
                  "voiceover": "1", "soundtrack": "1", "final_cut": "1"}
 SHOT_ASSETS = ("storyboard", "clip", "upscaled_clip", "voiceover")
-FILM_ASSETS = ("script", "soundtrack", "final_cut")
+FILM_ASSETS = ("script", "characters", "soundtrack", "final_cut")
 # Each real asset's parents, by name within the film; the planner walks this too.
 PARENTS = {
     "script": ("film_spec",),
+    "characters": ("character_spec",),
     "storyboard": ("visual_spec",),
     "clip": ("storyboard", "motion_spec"),
     "upscaled_clip": ("clip", "upscale_spec"),
@@ -50,7 +52,7 @@ PARENTS = {
     "soundtrack": ("voiceover", "score_spec"),
     "final_cut": ("upscaled_clip", "soundtrack", "script"),
 }
-GROUPS = {"script": "script", "storyboard": "pictures", "clip": "motion", "upscaled_clip": "motion",
+GROUPS = {"script": "script", "characters": "pictures", "storyboard": "pictures", "clip": "motion", "upscaled_clip": "motion",
           "voiceover": "sound", "soundtrack": "sound", "final_cut": "edit"}
 
 
@@ -129,9 +131,12 @@ def build_film_graph(film_dir: Path | str) -> FilmGraph:
     slug = film_slug(film_dir)
     graph = FilmGraph(slug, film_dir, dg.DynamicPartitionsDefinition(name=f"{slug}__shots"))
     ctx = _FilmContext(graph)
-    graph.sources = [ctx.film_spec_source(), ctx.score_spec_source()] + [
-        ctx.shot_spec_source(name) for name in SHOT_SPECS]
-    graph.assets = [ctx.script(), ctx.storyboard(), ctx.clip(), ctx.upscaled_clip(), ctx.voiceover(),
+    graph.sources = [
+        ctx.film_spec_source(),
+        ctx.film_level_source("score_spec", score_spec, "Music cues and the film's timing: what the soundtrack depends on."),
+        ctx.film_level_source("character_spec", character_spec, "The cast, and the keyframe model that draws them."),
+    ] + [ctx.shot_spec_source(name) for name in SHOT_SPECS]
+    graph.assets = [ctx.script(), ctx.characters(), ctx.storyboard(), ctx.clip(), ctx.upscaled_clip(), ctx.voiceover(),
                     ctx.soundtrack(), ctx.final_cut()]
     graph.jobs = [
         dg.define_asset_job(graph.shot_job, selection=[graph.key(n) for n in SHOT_ASSETS],
@@ -197,15 +202,13 @@ class _FilmContext:
 
         return film_spec_source
 
-    def score_spec_source(self):
-        @dg.observable_source_asset(
-            key=self.graph.key("score_spec"), group_name="specs",
-            description="Music cues and the film's timing: what the soundtrack depends on.")
-        def score_spec_source(store: StoreResource, render_settings: RenderSettings):
+    def film_level_source(self, name: str, make_spec, description: str):
+        @dg.observable_source_asset(key=self.graph.key(name), group_name="specs", description=description)
+        def film_level_source(store: StoreResource, render_settings: RenderSettings):
             film = self.load()
-            return self._save_spec(store.get(), "score_spec", None, score_spec(film, profile_of(film, render_settings)))
+            return self._save_spec(store.get(), name, None, make_spec(film, profile_of(film, render_settings)))
 
-        return score_spec_source
+        return film_level_source
 
     def shot_spec_source(self, name: str):
         make_spec = SHOT_SPECS[name]
@@ -321,6 +324,30 @@ class _FilmContext:
 
         return script
 
+    def characters(self):
+        @self._asset("characters", "The cast: one reference image per character, the one its shots are drawn from.",
+                     False, {"image"})
+        def characters(context, store: StoreResource):
+            artifacts = store.get()
+            spec_version, spec = self.spec(context, artifacts, "character_spec", None)
+            backend = backend_for("keyframe", spec["backend"])
+
+            def make(workdir: Path):
+                cast = [(c["name"], reference_image(artifacts, self.slug, backend, spec["backend"], CharacterLook(**c)))
+                        for c in spec["characters"]]
+                files = {"contact_sheet": workdir / "cast.png"}
+                edit.contact_sheet(cast, columns=6, tile_width=160).save(files["contact_sheet"])
+                for name, image in cast:
+                    files[f"ref-{name}"] = workdir / f"{name}.png"
+                    image.save(files[f"ref-{name}"])
+                return files, {"backend": backend.name, "characters": len(cast),
+                               "seed": ", ".join(f"{c['name']}={c['seed']}" for c in spec["characters"]) or "none",
+                               "conditions_shots": conditions_on_references(backend)}
+
+            return self.render(context, artifacts, "characters", None, [spec_version], make)
+
+        return characters
+
     def storyboard(self):
         @self._asset("storyboard", "Keyframes painted from each shot's prompt: one image per take.", True, {"image"})
         def storyboard(context, store: StoreResource):
@@ -330,13 +357,15 @@ class _FilmContext:
             looks = tuple(CharacterLook(c["name"], c["description"], c["seed"]) for c in spec["characters"])
 
             def make(workdir: Path):
+                references = {look.name: reference_image(artifacts, self.slug, backend, spec["backend"], look)
+                              for look in looks} if conditions_on_references(backend) else {}
                 files = {}
                 for take in range(1, spec["takes"] + 1):
-                    request = KeyframeRequest(spec["prompt"], spec["style"], looks, spec["seed"] + take - 1, tuple(spec["size"]))
+                    request = KeyframeRequest(spec["prompt"], spec["style"], looks, spec["seed"] + take - 1,
+                                              tuple(spec["size"]), tuple(references.values()))
                     files[f"take{take}"] = workdir / f"take{take}.png"
                     backend.paint(request).save(files[f"take{take}"])
                     context.log.info(f"storyboard[{shot}] take {take}/{spec['takes']} painted")
-                references = getattr(backend, "references", lambda _: {})(request)
                 for name, image in references.items():  # what kept each character the same
                     files[f"ref-{name}"] = workdir / f"ref-{name}.png"
                     image.save(files[f"ref-{name}"])

@@ -95,6 +95,11 @@ def plan_film(film: Film, graph: FilmGraph, instance: dg.DagsterInstance, defs: 
     return plan
 
 
+def needs_every_shot(name: str) -> bool:
+    """Whether a film-level asset reads per-shot assets (directly or through others)."""
+    return any(parent in SHOT_ASSETS or (parent in PARENTS and needs_every_shot(parent)) for parent in PARENTS[name])
+
+
 def _will_render(parent: str, shot: str | None, planned: set) -> bool:
     """A film-level asset reads every shot of a per-shot parent; a per-shot asset reads its own."""
     if parent in SHOT_ASSETS and shot is None:

@@ -20,7 +20,7 @@ from film_pipeline.assets import FilmGraph, sync_shot_partitions
 from film_pipeline.definitions import build_definitions
 from film_pipeline.film import Film, load_film
 from film_pipeline.home import film_home, get_instance, register_film, store_root
-from film_pipeline.planning import Plan, plan_film
+from film_pipeline.planning import Plan, needs_every_shot, plan_film
 from film_pipeline.profiles import ProfileError, profile_names
 from film_pipeline.store import LocalStore, artifact_key
 
@@ -63,7 +63,7 @@ def open_session(film_dir: Path | str, profile: str | None = None) -> Session:
 
 
 def observe_specs(session: Session) -> None:
-    result = session.defs.get_job_def(session.graph.observe_job).execute_in_process(
+    result = session.defs.resolve_job_def(session.graph.observe_job).execute_in_process(
         instance=session.instance, run_config=QUIET, raise_on_error=False)
     if not result.success:
         raise ObservationError(f"could not read the specs of {session.film.path}: {_failure_messages(result)[0][1]}")
@@ -113,7 +113,11 @@ def render_film(film_dir: Path | str, profile: str | None = None,
         result = RenderResult(session.graph.slug, plan)
         for request in plan.run_requests(session.graph):
             if request.partition_key is None and result.failures:
-                break  # the cut needs every shot; the next render resumes from here
+                # the soundtrack and the cut need every shot: they wait for the next render
+                keep = [key for key in request.asset_selection if not needs_every_shot(key.path[-1])]
+                if not keep:
+                    break
+                request = request.with_replaced_attrs(asset_selection=keep)
             _execute(session, request, result)
             if on_run:
                 on_run(f"shot {request.partition_key}" if request.partition_key else "film", len(request.asset_selection))
@@ -122,7 +126,7 @@ def render_film(film_dir: Path | str, profile: str | None = None,
 
 
 def _execute(session: Session, request: dg.RunRequest, result: RenderResult) -> None:
-    run = session.defs.get_job_def(request.job_name).execute_in_process(
+    run = session.defs.resolve_job_def(request.job_name).execute_in_process(
         instance=session.instance, partition_key=request.partition_key, asset_selection=request.asset_selection,
         run_config=QUIET, raise_on_error=False, tags={"film": session.graph.slug, "launched_by": "film-cli"},
     )

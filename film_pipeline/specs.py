@@ -64,6 +64,12 @@ def score_spec(film: Film, profile: str) -> dict:
     }
 
 
+def character_spec(film: Film, profile: str) -> dict:
+    """The cast and the keyframe backend that draws their references."""
+    return {"characters": [asdict(c) for c in film.characters.values()],
+            "backend": backend_id("keyframe", profile, film.models.get("keyframe"))}
+
+
 def film_timeline(film: Film) -> list[Placement]:
     return layout([(s.id, s.duration, s.transition) for s in film.shots], film.fps)
 

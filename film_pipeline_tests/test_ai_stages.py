@@ -14,6 +14,7 @@ from film_pipeline.home import get_instance
 from film_pipeline.media import probe, read_audio
 from film_pipeline.models import LOADS, ModelMissingError
 from film_pipeline.render import render_film
+from film_pipeline.store import sha256_file
 from film_pipeline_tests.conftest import write_film
 
 TINY_FILM = """\
@@ -52,12 +53,16 @@ def test_every_stage_renders_through_the_tiny_profile_and_loads_each_model_once(
     film_dir = write_film(home, TINY_FILM)
     result = render_film(film_dir)
     assert not result.failures, result.failures
-    assert len(result.materialized) == 4 * 3 + 3
+    assert len(result.materialized) == 4 * 3 + 4
     backends = {asset: metadata(asset, "a")["backend"].value for asset in ("storyboard", "clip", "upscaled_clip")}
     assert backends == {"storyboard": "diffusers-t2i", "clip": "diffusers-i2v", "upscaled_clip": "realesrgan"}
     assert metadata("voiceover", "a")["backend"].value == "vits"
     assert metadata("soundtrack")["backend"].value == "musicgen"
     assert metadata("storyboard", "a")["character_references"].value == "ana"
+    cast = metadata("characters")["path"].value
+    reference = cast.replace(".contact_sheet.png", ".ref-ana.png")
+    used = metadata("storyboard", "a")["path"].value.replace(".png", ".ref-ana.png")
+    assert sha256_file(reference) == sha256_file(used), "the cast's reference is the one the shot was drawn from"
     assert Image.open(metadata("storyboard", "a")["path"].value.replace(".png", ".ref-ana.png")).size == (64, 64)
     for shot_id, frames in (("a", 8), ("b", 20), ("c", 8)):
         clip = probe(metadata("upscaled_clip", shot_id)["path"].value)

@@ -73,13 +73,15 @@ def test_a_failing_shot_does_not_stop_the_others(home):
     result = film("render", film_dir, "--json", home=home)
     assert result.returncode == 1
     doc = json.loads(result.stdout)
-    assert {("upscaled_clip", "ok"), ("voiceover", "ok")} <= {(m["asset"], m["partition"]) for m in doc["materialized"]}
+    done = {(m["asset"], m["partition"]) for m in doc["materialized"]}
+    assert {("upscaled_clip", "ok"), ("voiceover", "ok"), ("script", None), ("characters", None)} <= done
+    assert ("soundtrack", None) not in done and ("final_cut", None) not in done
     assert doc["final_cut"] is None
     assert "voiceover[bad]" in result.stderr and "klingon-xx" in result.stderr
     edit_film(film_dir, lambda d: shot(d, "bad").pop("voice"))
     retry = json.loads(film("render", film_dir, "--json", home=home).stdout)
     assert {(m["asset"], m["partition"]) for m in retry["materialized"]} == {
-        ("voiceover", "bad"), ("script", None), ("soundtrack", None), ("final_cut", None)}
+        ("voiceover", "bad"), ("script", None), ("soundtrack", None), ("final_cut", None)}  # script: the fix edited it
 
 
 def test_the_code_location_loads(home):

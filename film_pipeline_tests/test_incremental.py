@@ -42,7 +42,7 @@ EDITS = {
     "shot seed": (lambda d: shot(d, "b").__setitem__("seed", 99), chain("b", *VISUAL) | FINAL),
     "takes": (lambda d: shot(d, "b").__setitem__("takes", 3), chain("b", *VISUAL) | FINAL),
     "character description": (lambda d: d["characters"]["ana"].__setitem__("description", "a girl in a blue coat"),
-                              chain("a", *VISUAL) | FINAL),
+                              chain("a", *VISUAL) | FINAL | {("characters", None)}),
     "global style": (lambda d: _set(d, "style", "noir"), set().union(*(chain(s, *VISUAL) for s in SHOTS)) | FINAL),
     "camera": (lambda d: shot(d, "a").__setitem__("camera", "push_in"), chain("a", *MOTION) | FINAL),
     "motion prompt": (lambda d: shot(d, "a").__setitem__("motion", "snow falling"), chain("a", *MOTION) | FINAL),

@@ -32,6 +32,7 @@ class KeyframeRequest:
     characters: tuple[CharacterLook, ...]
     seed: int
     size: tuple[int, int]
+    references: tuple = ()  # the characters' reference images, for backends that take image prompts
 
 
 @dataclass(frozen=True)

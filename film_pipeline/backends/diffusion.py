@@ -69,14 +69,14 @@ class DiffusersText2Image:
 
         self.device = pick_device(device)
         self.steps, self.guidance, self.negative_prompt, self.multiple = steps, guidance, negative_prompt, size_multiple
-        pipe = load_pretrained(AutoPipelineForText2Image, model, "keyframe", torch_dtype=pick_dtype(dtype, self.device))
+        pipe = load_pretrained(AutoPipelineForText2Image, model, "keyframe", dtype=pick_dtype(dtype, self.device))
         self.adapter_scale = _load_ip_adapter(pipe, ip_adapter) if ip_adapter else 0.0
         self.pipe = _prepare(pipe, self.device, cpu_offload, attention_slicing, vae_tiling)
         self.reference_size = reference_size
         self._references: dict[tuple, Image.Image] = {}
 
     def paint(self, request: KeyframeRequest) -> Image.Image:
-        references = list(self.references(request).values())
+        references = list(request.references) or list(self.references(request).values())
         return self._generate(keyframe_prompt(request), request.seed, request.size, _side_by_side(references))
 
     def references(self, request: KeyframeRequest) -> dict[str, Image.Image]:
@@ -149,7 +149,7 @@ class DiffusersImage2Video:
 
         self.device = pick_device(device)
         loader = diffusers.DiffusionPipeline if pipeline == "auto" else getattr(diffusers, pipeline)
-        pipe = load_pretrained(loader, model, "motion", torch_dtype=pick_dtype(dtype, self.device))
+        pipe = load_pretrained(loader, model, "motion", dtype=pick_dtype(dtype, self.device))
         self.pipe = _prepare(pipe, self.device, cpu_offload, attention_slicing, vae_tiling)
         self.steps, self.num_frames, self.model_fps = steps, num_frames, model_fps
         self.size, self.guidance, self.decode_chunk_size = (width, height), guidance, decode_chunk_size
@@ -210,7 +210,7 @@ class DiffusersX4Upscaler:
         from diffusers import StableDiffusionUpscalePipeline
 
         self.device = pick_device(device)
-        pipe = load_pretrained(StableDiffusionUpscalePipeline, model, "upscale", torch_dtype=pick_dtype(dtype, self.device))
+        pipe = load_pretrained(StableDiffusionUpscalePipeline, model, "upscale", dtype=pick_dtype(dtype, self.device))
         self.pipe = _prepare(pipe, self.device, cpu_offload, attention_slicing, vae_tiling)
         self.steps, self.guidance, self.noise_level, self.prompt, self.seed = steps, guidance, noise_level, prompt, seed
 

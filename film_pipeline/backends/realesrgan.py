@@ -41,7 +41,7 @@ class RealEsrganUpscaler:
         if factor == 1:
             return frame
         net = self._net(factor)
-        x = torch.from_numpy(frame).to(self.device).permute(2, 0, 1)[None].float().div(255)
+        x = torch.from_numpy(np.array(frame)).to(self.device).permute(2, 0, 1)[None].float().div(255)  # decoded frames are read-only
         x = x.contiguous(memory_format=torch.channels_last)
         with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32):
             y = net(x)
