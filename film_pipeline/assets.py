@@ -34,7 +34,7 @@ from film_pipeline.film import Film, film_slug, load_film
 from film_pipeline.media import (SAMPLE_RATE, peak_memory_mb, read_audio, read_video, reset_peak_memory, thumbnail,
                                  write_video, write_wav)
 from film_pipeline.specs import SHOT_SPECS, character_spec, film_spec, score_spec, version_of
-from film_pipeline.store import LocalStore, artifact_key
+from film_pipeline.store import ArtifactStore, LocalStore, artifact_key, stored_dict
 from film_pipeline.timeline import Placement, layout, total_frames
 
 CODE_VERSIONS = {"script": "1", "characters": "1", "storyboard": "1", "clip": "1", "upscaled_clip": "1",
@@ -61,7 +61,7 @@ class StoreResource(dg.ConfigurableResource):
 
     root: str
 
-    def get(self) -> LocalStore:
+    def get(self) -> ArtifactStore:
         return LocalStore(self.root)
 
 
@@ -171,19 +171,19 @@ class _FilmContext:
             raise MissingInputError(f"{self.slug}/{what} has no recorded version; {hint}")
         return version.value
 
-    def spec(self, context, store: LocalStore, name: str, shot: str | None) -> tuple[str, dict]:
+    def spec(self, context, store: ArtifactStore, name: str, shot: str | None) -> tuple[str, dict]:
         """The version of a spec as last observed, and the spec it stands for (saved at observation)."""
         version = self._latest_version(context, name, shot, is_source=True)
         return version, store.read_json(artifact_key(self.slug, name, shot, version, "json"))
 
-    def upstream(self, context, store: LocalStore, name: str, shot: str | None) -> tuple[str, dict]:
+    def upstream(self, context, store: ArtifactStore, name: str, shot: str | None) -> tuple[str, dict]:
         """The current version of a rendered input and its manifest."""
         version = self._latest_version(context, name, shot, is_source=False)
         return version, store.read_json(artifact_key(self.slug, name, shot, version, "json"))
 
     # ---- spec sources ---------------------------------------------------------------------
 
-    def _save_spec(self, store: LocalStore, name: str, shot: str | None, spec: dict) -> dg.DataVersion:
+    def _save_spec(self, store: ArtifactStore, name: str, shot: str | None, spec: dict) -> dg.DataVersion:
         version = version_of(spec)
         key = artifact_key(self.slug, name, shot, version, "json")
         if not store.exists(key):
@@ -230,7 +230,7 @@ class _FilmContext:
 
     # ---- materializing ------------------------------------------------------------------
 
-    def render(self, context, store: LocalStore, name: str, shot: str | None, inputs: list,
+    def render(self, context, store: ArtifactStore, name: str, shot: str | None, inputs: list,
                make: Callable[[Path], tuple[dict[str, Path], dict]]) -> dg.MaterializeResult:
         """Render one artifact version (or reuse it if the store has it) and describe it to Dagster.
 
@@ -252,7 +252,7 @@ class _FilmContext:
             reset_peak_memory()
             with tempfile.TemporaryDirectory(prefix=f"{name}-") as workdir:
                 files, info = make(Path(workdir))
-                stored = {role: store.put_file(artifact_key(self.slug, name, shot, version, _ext(role, path)), path).__dict__
+                stored = {role: stored_dict(store.put_file(artifact_key(self.slug, name, shot, version, _ext(role, path)), path))
                           for role, path in files.items()}
             info["seconds"] = round(time.perf_counter() - started, 3)
             info["peak_rss_mb"] = peak_memory_mb()
@@ -264,7 +264,7 @@ class _FilmContext:
                                     metadata=self.metadata(store, manifest, reused))
 
     @staticmethod
-    def metadata(store: LocalStore, manifest: dict, reused: bool) -> dict:
+    def metadata(store: ArtifactStore, manifest: dict, reused: bool) -> dict:
         primary = manifest["files"][manifest["primary"]]
         info = manifest["info"]
         meta = {

@@ -89,11 +89,6 @@ def read_audio(path: Path, rate: int = SAMPLE_RATE, channels: int = 1) -> np.nda
     return np.frombuffer(raw, dtype="<f4").reshape(-1, channels).copy()
 
 
-def wav_seconds(path: Path) -> float:
-    with wave.open(str(path), "rb") as wav:
-        return wav.getnframes() / wav.getframerate()
-
-
 def thumbnail(image: Image.Image, width: int = 320) -> Image.Image:
     height = max(1, round(image.height * width / image.width))
     return image.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
