@@ -34,7 +34,7 @@ from film_pipeline.film import Film, film_slug, load_film
 from film_pipeline.media import (SAMPLE_RATE, peak_memory_mb, read_audio, read_video, reset_peak_memory, thumbnail,
                                  write_video, write_wav)
 from film_pipeline.specs import SHOT_SPECS, character_spec, film_spec, score_spec, version_of
-from film_pipeline.store import ArtifactStore, LocalStore, artifact_key, stored_dict
+from film_pipeline.store import ArtifactStore, artifact_key, open_store, stored_dict
 from film_pipeline.timeline import Placement, layout, total_frames
 
 CODE_VERSIONS = {"script": "1", "characters": "1", "storyboard": "1", "clip": "1", "upscaled_clip": "1",
@@ -57,12 +57,13 @@ GROUPS = {"script": "script", "characters": "pictures", "storyboard": "pictures"
 
 
 class StoreResource(dg.ConfigurableResource):
-    """Where artifacts live (the local store under $FILM_HOME/store)."""
+    """Where artifacts live: a local directory, or `s3://bucket/prefix` (endpoint and keys come
+    from FILM_S3_* in the environment when a step runs, never from config, so they never show)."""
 
-    root: str
+    location: str
 
     def get(self) -> ArtifactStore:
-        return LocalStore(self.root)
+        return open_store(self.location)
 
 
 class RenderSettings(dg.ConfigurableResource):

@@ -15,7 +15,7 @@ from PIL import Image
 
 from film_pipeline.backends import CharacterLook, KeyframeRequest
 from film_pipeline.specs import version_of
-from film_pipeline.store import LocalStore, artifact_key
+from film_pipeline.store import ArtifactStore, artifact_key
 
 PORTRAIT_SIZE = (256, 256)
 
@@ -24,7 +24,7 @@ def conditions_on_references(backend) -> bool:
     return bool(getattr(backend, "adapter_scale", 0))
 
 
-def reference_image(store: LocalStore, film: str, backend, ident: dict, look: CharacterLook) -> Image.Image:
+def reference_image(store: ArtifactStore, film: str, backend, ident: dict, look: CharacterLook) -> Image.Image:
     key = artifact_key(film, "character_ref", look.name, version_of(ident, asdict(look)), "png")
     if not store.exists(key):
         if conditions_on_references(backend):

@@ -1,7 +1,8 @@
 """The `film` command: render, plan and status for one film directory.
 
 Exit codes: 0 success, 1 a render step failed (the summary names the shot), 2 bad input
-(film.yaml, profile, arguments), 3 another render holds FILM_HOME. Errors are one clear message,
+(film.yaml, profile, arguments), 3 another render holds FILM_HOME, 4 the object store is down or
+refuses the credentials. Errors are one clear message,
 never a traceback; nothing already rendered is ever deleted.
 """
 
@@ -20,12 +21,16 @@ def main(argv: list[str] | None = None) -> int:
     from film_pipeline.film import FilmError
     from film_pipeline.profiles import ProfileError
     from film_pipeline.render import ObservationError, RenderBusyError
+    from film_pipeline.s3store import StoreAuthError, StoreUnavailableError
 
     try:
         return args.handler(args)
     except (FilmError, ProfileError, ObservationError) as error:
         print(f"film: {error}", file=sys.stderr)
         return 2
+    except (StoreUnavailableError, StoreAuthError) as error:
+        print(f"film: {error}", file=sys.stderr)
+        return 4
     except RenderBusyError as error:
         print(f"film: {error}", file=sys.stderr)
         return 3
@@ -44,6 +49,14 @@ def _parser() -> argparse.ArgumentParser:
     plan.set_defaults(handler=_plan)
     status = commands.add_parser("status", help="every asset and shot as fresh, stale or missing")
     status.set_defaults(handler=_status)
+    store = commands.add_parser("store", help="a local S3 server (SeaweedFS) under $FILM_HOME")
+    store.add_argument("action", choices=("up", "down", "status", "env"))
+    store.add_argument("--port", type=int, help="S3 port for `up` (default: a free one)")
+    store.set_defaults(handler=_store)
+    share = commands.add_parser("share", help="a presigned link to the film's final cut (S3 store)")
+    share.add_argument("film_dir", type=Path)
+    share.add_argument("--hours", type=float, default=72.0, help="how long the link works (default 72)")
+    share.set_defaults(handler=_share)
     for command in (render, plan, status):
         command.add_argument("film_dir", type=Path, help="the film's directory (holding film.yaml)")
         command.add_argument("--profile", help="model profile for this run (default: the film's `profile:`)")
@@ -126,6 +139,49 @@ def _status(args) -> int:
     for state in plan.states:
         if state.partition is None:
             print(f"{state.asset}: {STATUS_MARK[state.status]}" + (f" ({state.reason})" if state.reason else ""))
+    return 0
+
+
+def _store(args) -> int:
+    from film_pipeline import seaweed
+    from film_pipeline.home import film_home
+
+    root = film_home() / "seaweedfs"
+    if args.action == "up":
+        server = seaweed.start(root, args.port)
+        print(f"S3 store up at http://{server.endpoint} (pid {server.pid}), data in {root / 'data'}\n"
+              f"use it with:  source {root / 'env'}   (or: eval \"$(film store env)\")")
+    elif args.action == "down":
+        print("stopped" if seaweed.stop(root) else "not running")
+    elif args.action == "status":
+        server = seaweed.status(root)
+        print(f"running at http://{server.endpoint} (pid {server.pid})" if server else "not running")
+        return 0 if server else 1
+    else:  # env: the exports, keys included, for `eval`
+        server = seaweed.status(root)
+        if not server:
+            print("film: the local store is not running; `film store up` first", file=sys.stderr)
+            return 1
+        print("".join(f"export {k}={v}\n" for k, v in server.env().items()), end="")
+    return 0
+
+
+def _share(args) -> int:
+    from datetime import timedelta
+
+    from film_pipeline.render import final_cut_key, open_session
+    from film_pipeline.store import open_store
+
+    store = open_store()
+    if not hasattr(store, "share_url"):
+        print("film: sharing needs the S3 store (set FILM_STORE=s3://... and FILM_S3_*; `film store up` for a local one)",
+              file=sys.stderr)
+        return 2
+    key = final_cut_key(open_session(args.film_dir))
+    if key is None:
+        print(f"film: {args.film_dir} has no final cut yet; `film render {args.film_dir}` first", file=sys.stderr)
+        return 1
+    print(store.share_url(key, timedelta(hours=args.hours)))
     return 0
 
 

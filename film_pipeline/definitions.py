@@ -5,6 +5,8 @@ says (shots are dynamic partitions), so a broken film.yaml never stops the UI fr
 error shows on the observation or run that reads it.
 """
 
+import os
+import warnings
 from pathlib import Path
 
 import dagster as dg
@@ -14,11 +16,14 @@ from film_pipeline.home import discover_films, store_root
 
 
 def build_definitions(film_dirs: list[Path], profile: str = "") -> tuple[dg.Definitions, list[FilmGraph]]:
-    graphs = [build_film_graph(path) for path in film_dirs]
+    with warnings.catch_warnings():  # observable sources are "beta" in Dagster 1.13; the notice is noise here
+        warnings.filterwarnings("ignore", message=".*is currently in beta")
+        graphs = [build_film_graph(path) for path in film_dirs]
     defs = dg.Definitions(
         assets=[a for g in graphs for a in g.sources + g.assets],
         jobs=[j for g in graphs for j in g.jobs],
-        resources={"store": StoreResource(root=str(store_root())), "render_settings": RenderSettings(profile=profile)},
+        resources={"store": StoreResource(location=os.environ.get("FILM_STORE") or str(store_root())),
+                   "render_settings": RenderSettings(profile=profile)},
     )
     return defs, graphs
 

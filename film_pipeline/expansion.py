@@ -11,7 +11,7 @@ from dataclasses import replace
 from film_pipeline.backends import backend_for, backend_id
 from film_pipeline.film import Film
 from film_pipeline.specs import version_of
-from film_pipeline.store import LocalStore, artifact_key
+from film_pipeline.store import ArtifactStore, artifact_key
 
 EXPAND_BELOW_WORDS = 8
 
@@ -20,7 +20,7 @@ def needs_expansion(film: Film, prompt: str) -> bool:
     return film.expand and len(prompt.split()) < EXPAND_BELOW_WORDS
 
 
-def expand_film(film: Film, profile: str, store: LocalStore) -> tuple[Film, dict[str, str]]:
+def expand_film(film: Film, profile: str, store: ArtifactStore) -> tuple[Film, dict[str, str]]:
     """The film with terse prompts expanded, and `{shot id: expanded prompt}` for those shots."""
     ident = backend_id("text", profile, film.models.get("text"))
     expansions = {}

@@ -19,10 +19,10 @@ import dagster as dg
 from film_pipeline.assets import FilmGraph, sync_shot_partitions
 from film_pipeline.definitions import build_definitions
 from film_pipeline.film import Film, load_film
-from film_pipeline.home import film_home, get_instance, register_film, store_root
+from film_pipeline.home import film_home, get_instance, register_film
 from film_pipeline.planning import Plan, needs_every_shot, plan_film
 from film_pipeline.profiles import ProfileError, profile_names
-from film_pipeline.store import LocalStore, artifact_key
+from film_pipeline.store import artifact_key, open_store
 
 # Dagster still records every log line in the instance (the UI shows them); the terminal gets a progress bar.
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
@@ -121,7 +121,7 @@ def render_film(film_dir: Path | str, profile: str | None = None,
             _execute(session, request, result)
             if on_run:
                 on_run(f"shot {request.partition_key}" if request.partition_key else "film", len(request.asset_selection))
-        result.final_cut = final_cut_path(session)
+        result.final_cut = None if result.failures else final_cut_path(session)
         return result
 
 
@@ -148,12 +148,21 @@ def _failure_messages(run) -> list[tuple[str, str]]:
     return failures or ([("run", "the run failed")] if not run.success else [])
 
 
-def final_cut_path(session: Session) -> Path | None:
+def _final_cut_video(session: Session) -> dict | None:
+    """The stored video of the film's current final cut: {key, sha256, ...} (None before the first cut)."""
     record = session.instance.get_latest_data_version_record(session.graph.key("final_cut"), False, None)
     if record is None:
         return None
     version = record.event_log_entry.asset_materialization.tags.get("dagster/data_version")
-    store = LocalStore(store_root())
-    manifest = store.read_json(artifact_key(session.graph.slug, "final_cut", None, version, "json"))
-    video = manifest["files"]["video"]
-    return store.local_path(video["key"], video["sha256"])
+    return open_store().read_json(artifact_key(session.graph.slug, "final_cut", None, version, "json"))["files"]["video"]
+
+
+def final_cut_key(session: Session) -> str | None:
+    video = _final_cut_video(session)
+    return video["key"] if video else None
+
+
+def final_cut_path(session: Session) -> Path | None:
+    """A local copy of the current final cut (downloaded from the object store if need be)."""
+    video = _final_cut_video(session)
+    return open_store().local_path(video["key"], video["sha256"]) if video else None

@@ -125,3 +125,15 @@ class LocalStore:
 
 def stored_dict(stored: StoredFile) -> dict:
     return asdict(stored)
+
+
+def open_store(location: str | None = None) -> ArtifactStore:
+    """The store FILM_STORE names: `s3://bucket/prefix` (with FILM_S3_* set), else the local one."""
+    from film_pipeline.home import film_home, store_root
+
+    location = location if location is not None else os.environ.get("FILM_STORE", "")
+    if location.startswith("s3://"):
+        from film_pipeline.s3store import S3Settings, S3Store
+
+        return S3Store(S3Settings.from_env(location), film_home() / "cache")
+    return LocalStore(location or store_root())
