@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 FILM_HOME ?= $(CURDIR)/data
 export FILM_HOME
 
-.PHONY: demo test ui plan status clean-renders
+.PHONY: demo test ui plan status clean-renders store-up store-down
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,3 +38,10 @@ ui: $(VENV)/.installed
 # Removes renders and run history under FILM_HOME; film.yaml files stay.
 clean-renders:
 	rm -rf $(FILM_HOME)/store $(FILM_HOME)/dagster $(FILM_HOME)/films.json $(FILM_HOME)/render.lock
+
+# A local S3 server (SeaweedFS) under FILM_HOME; then `source $(FILM_HOME)/seaweedfs/env`.
+store-up: $(VENV)/.installed
+	$(BIN)/film store up
+
+store-down: $(VENV)/.installed
+	$(BIN)/film store down
