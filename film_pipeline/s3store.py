@@ -9,7 +9,6 @@ or wrong credentials, is one clear error that names the endpoint and never the s
 """
 
 import hashlib
-import json
 import os
 import tempfile
 import time
@@ -18,7 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
-from film_pipeline.store import IntegrityError, StoredFile, sha256_file
+from film_pipeline.store import IntegrityError, StoredFile, StoreHelpers, sha256_file
 
 TRANSIENT_CODES = {"InternalError", "ServiceUnavailable", "SlowDown", "RequestTimeout", "ServiceBusy"}
 AUTH_CODES = {"SignatureDoesNotMatch", "InvalidAccessKeyId", "AccessDenied", "InvalidToken"}
@@ -59,7 +58,7 @@ class S3Settings:
         return f"S3Settings(bucket={self.bucket!r}, prefix={self.prefix!r}, endpoint={self.endpoint!r}, secure={self.secure})"
 
 
-class S3Store:
+class S3Store(StoreHelpers):
     def __init__(self, settings: S3Settings, cache_dir: Path, attempts: int | None = None, backoff: float = 0.5):
         import urllib3
         from minio import Minio
@@ -149,17 +148,6 @@ class S3Store:
             raise IntegrityError(f"upload of {key} to {self.where} did not verify; run the step again")
         return StoredFile(key, self.uri(key), digest, size)
 
-    def put_bytes(self, key: str, data: bytes) -> StoredFile:
-        with tempfile.NamedTemporaryFile(delete=False) as tmp:
-            tmp.write(data)
-        try:
-            return self.put_file(key, Path(tmp.name))
-        finally:
-            os.unlink(tmp.name)
-
-    def put_json(self, key: str, value: dict) -> StoredFile:
-        return self.put_bytes(key, json.dumps(value, sort_keys=True, indent=1).encode())
-
     def local_path(self, key: str, sha256: str | None = None) -> Path:
         """A local copy (downloaded once into the cache), checked against the recorded sha256."""
         path = self.cache_dir / self.settings.bucket / self._object(key)
@@ -176,9 +164,6 @@ class S3Store:
             raise IntegrityError(f"artifact {key} in {self.where} is corrupt (sha256 differs from the one recorded); "
                                  f"delete the object and re-render")
         return path
-
-    def read_json(self, key: str) -> dict:
-        return json.loads(self.local_path(key).read_text())
 
     def share_url(self, key: str, expires: timedelta) -> str:
         """A presigned GET URL; the bucket itself stays private."""

@@ -57,7 +57,25 @@ class ArtifactStore(Protocol):
     def uri(self, key: str) -> str: ...
 
 
-class LocalStore:
+class StoreHelpers:
+    """Bytes and JSON on top of any store's `put_file` and `local_path`."""
+
+    def put_bytes(self, key: str, data: bytes) -> StoredFile:
+        with tempfile.NamedTemporaryFile(delete=False) as tmp:
+            tmp.write(data)
+        try:
+            return self.put_file(key, Path(tmp.name))
+        finally:
+            os.unlink(tmp.name)
+
+    def put_json(self, key: str, value: dict) -> StoredFile:
+        return self.put_bytes(key, json.dumps(value, sort_keys=True, indent=1).encode())
+
+    def read_json(self, key: str) -> dict:
+        return json.loads(self.local_path(key).read_text())
+
+
+class LocalStore(StoreHelpers):
     """The embedded default: files under a root directory (`$FILM_HOME/store`)."""
 
     def __init__(self, root: Path | str):
@@ -95,14 +113,6 @@ class LocalStore:
             raise
         return StoredFile(key, self.uri(key), digest, target.stat().st_size)
 
-    def put_bytes(self, key: str, data: bytes) -> StoredFile:
-        with tempfile.NamedTemporaryFile(delete=False) as tmp:
-            tmp.write(data)
-        try:
-            return self.put_file(key, Path(tmp.name))
-        finally:
-            os.unlink(tmp.name)
-
     def describe(self, key: str) -> StoredFile:
         path = self._path(key)
         return StoredFile(key, self.uri(key), sha256_file(path), path.stat().st_size)
@@ -115,13 +125,6 @@ class LocalStore:
             raise IntegrityError(f"artifact {key} is corrupt (sha256 differs from the one recorded); "
                                  f"delete {path} and re-render")
         return path
-
-    def read_json(self, key: str) -> dict:
-        return json.loads(self.local_path(key).read_text())
-
-    def put_json(self, key: str, value: dict) -> StoredFile:
-        return self.put_bytes(key, json.dumps(value, sort_keys=True, indent=1).encode())
-
 
 def stored_dict(stored: StoredFile) -> dict:
     return asdict(stored)
