@@ -370,7 +370,7 @@ class _FilmContext:
                 for name, image in references.items():  # what kept each character the same
                     files[f"ref-{name}"] = workdir / f"ref-{name}.png"
                     image.save(files[f"ref-{name}"])
-                return files, {"character_references": ", ".join(references) or "none","backend": backend.name, "seed": spec["seed"], "takes": spec["takes"],
+                return files, {"character_references": ", ".join(references) or "none", "backend": backend.name, "seed": spec["seed"], "takes": spec["takes"],
                                "caption": f"{shot} · {spec['prompt']}", "width": spec["size"][0], "height": spec["size"][1]}
 
             return self.render(context, artifacts, "storyboard", shot, [spec_version], make)
@@ -493,7 +493,7 @@ class _FilmContext:
             shots = [(s["id"], *self.upstream(context, artifacts, "upscaled_clip", s["id"])) for s in film["shots"]]
 
             def make(workdir: Path):
-                placements = layout([(s["id"], s["duration"], s["transition"]) for s in film["shots"]], film["fps"])
+                placements = [Placement(**p) for p in script_doc["timeline"]]  # the script's own timing
                 clips = [(p, artifacts.local_path(m["files"]["video"]["key"], m["files"]["video"]["sha256"]))
                          for p, (_, _, m) in zip(placements, shots)]
                 size = (shots[0][2]["info"]["width"], shots[0][2]["info"]["height"])

@@ -5,14 +5,14 @@ says (shots are dynamic partitions), so a broken film.yaml never stops the UI fr
 error shows on the observation or run that reads it.
 """
 
-import os
 import warnings
 from pathlib import Path
 
 import dagster as dg
 
 from film_pipeline.assets import FilmGraph, RenderSettings, StoreResource, build_film_graph
-from film_pipeline.home import discover_films, store_root
+from film_pipeline.home import discover_films
+from film_pipeline.store import store_location
 
 
 def build_definitions(film_dirs: list[Path], profile: str = "") -> tuple[dg.Definitions, list[FilmGraph]]:
@@ -22,7 +22,7 @@ def build_definitions(film_dirs: list[Path], profile: str = "") -> tuple[dg.Defi
     defs = dg.Definitions(
         assets=[a for g in graphs for a in g.sources + g.assets],
         jobs=[j for g in graphs for j in g.jobs],
-        resources={"store": StoreResource(location=os.environ.get("FILM_STORE") or str(store_root())),
+        resources={"store": StoreResource(location=store_location()),
                    "render_settings": RenderSettings(profile=profile)},
     )
     return defs, graphs

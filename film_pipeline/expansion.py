@@ -8,9 +8,9 @@ later observation and render (and shown in the script asset's metadata).
 
 from dataclasses import replace
 
-from film_pipeline.backends import backend_for, backend_id
+from film_pipeline.backends import backend_for
 from film_pipeline.film import Film
-from film_pipeline.specs import version_of
+from film_pipeline.specs import stage_backend, version_of
 from film_pipeline.store import ArtifactStore, artifact_key
 
 EXPAND_BELOW_WORDS = 8
@@ -22,7 +22,7 @@ def needs_expansion(film: Film, prompt: str) -> bool:
 
 def expand_film(film: Film, profile: str, store: ArtifactStore) -> tuple[Film, dict[str, str]]:
     """The film with terse prompts expanded, and `{shot id: expanded prompt}` for those shots."""
-    ident = backend_id("text", profile, film.models.get("text"))
+    ident = stage_backend(film, "text", profile)
     expansions = {}
     for shot in film.shots:
         if not needs_expansion(film, shot.prompt):

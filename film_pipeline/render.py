@@ -22,7 +22,7 @@ from film_pipeline.film import Film, load_film
 from film_pipeline.home import film_home, get_instance, register_film
 from film_pipeline.planning import Plan, needs_every_shot, plan_film
 from film_pipeline.profiles import ProfileError, profile_names
-from film_pipeline.store import artifact_key, open_store
+from film_pipeline.store import ArtifactStore, artifact_key, open_store
 
 # Dagster still records every log line in the instance (the UI shows them); the terminal gets a progress bar.
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
@@ -148,21 +148,22 @@ def _failure_messages(run) -> list[tuple[str, str]]:
     return failures or ([("run", "the run failed")] if not run.success else [])
 
 
-def _final_cut_video(session: Session) -> dict | None:
+def _final_cut_video(session: Session, store: ArtifactStore) -> dict | None:
     """The stored video of the film's current final cut: {key, sha256, ...} (None before the first cut)."""
     record = session.instance.get_latest_data_version_record(session.graph.key("final_cut"), False, None)
     if record is None:
         return None
     version = record.event_log_entry.asset_materialization.tags.get("dagster/data_version")
-    return open_store().read_json(artifact_key(session.graph.slug, "final_cut", None, version, "json"))["files"]["video"]
+    return store.read_json(artifact_key(session.graph.slug, "final_cut", None, version, "json"))["files"]["video"]
 
 
 def final_cut_key(session: Session) -> str | None:
-    video = _final_cut_video(session)
+    video = _final_cut_video(session, open_store())
     return video["key"] if video else None
 
 
 def final_cut_path(session: Session) -> Path | None:
     """A local copy of the current final cut (downloaded from the object store if need be)."""
-    video = _final_cut_video(session)
-    return open_store().local_path(video["key"], video["sha256"]) if video else None
+    store = open_store()
+    video = _final_cut_video(session, store)
+    return store.local_path(video["key"], video["sha256"]) if video else None

@@ -151,14 +151,15 @@ class S3Store(StoreHelpers):
     def local_path(self, key: str, sha256: str | None = None) -> Path:
         """A local copy (downloaded once into the cache), checked against the recorded sha256."""
         path = self.cache_dir / self.settings.bucket / self._object(key)
-        if not path.exists() or (sha256 and sha256_file(path) != sha256):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if self._stat(key) is None:
-                raise FileNotFoundError(f"artifact {key} is missing from {self.where}; re-render it")
-            partial = path.with_name(f".{path.name}.{os.getpid()}.part")
-            self._call(f"download {key}", lambda: self.client.fget_object(
-                self.settings.bucket, self._object(key), str(partial)))
-            os.replace(partial, path)
+        if path.exists() and (not sha256 or sha256_file(path) == sha256):
+            return path  # a good cached copy: hashed once
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if self._stat(key) is None:
+            raise FileNotFoundError(f"artifact {key} is missing from {self.where}; re-render it")
+        partial = path.with_name(f".{path.name}.{os.getpid()}.part")
+        self._call(f"download {key}", lambda: self.client.fget_object(
+            self.settings.bucket, self._object(key), str(partial)))
+        os.replace(partial, path)
         if sha256 and sha256_file(path) != sha256:
             path.unlink()
             raise IntegrityError(f"artifact {key} in {self.where} is corrupt (sha256 differs from the one recorded); "

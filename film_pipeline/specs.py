@@ -28,11 +28,16 @@ def keyframe_size(film: Film) -> tuple[int, int]:
     return 2 * round(width * KEYFRAME_MARGIN / 2), 2 * round(height * KEYFRAME_MARGIN / 2)
 
 
+def stage_backend(film: Film, stage: str, profile: str) -> dict:
+    """The backend identity of a stage: the profile's, with the film's `models:` override applied."""
+    return backend_id(stage, profile, film.models.get(stage))
+
+
 def visual_spec(film: Film, shot: Shot, profile: str) -> dict:
     return {
         "prompt": shot.prompt, "style": film.style, "seed": shot.seed, "takes": shot.takes,
         "characters": [asdict(film.characters[name]) for name in shot.characters],
-        "size": list(keyframe_size(film)), "backend": backend_id("keyframe", profile, film.models.get("keyframe")),
+        "size": list(keyframe_size(film)), "backend": stage_backend(film, "keyframe", profile),
     }
 
 
@@ -40,18 +45,18 @@ def motion_spec(film: Film, shot: Shot, profile: str) -> dict:
     return {
         "camera": shot.camera, "motion": shot.motion, "fps": film.fps,
         "frames": shot_frames(shot.duration, film.fps), "pick": shot.pick or 1,
-        "size": list(film.resolution), "backend": backend_id("motion", profile, film.models.get("motion")),
+        "size": list(film.resolution), "backend": stage_backend(film, "motion", profile),
     }
 
 
 def upscale_spec(film: Film, shot: Shot, profile: str) -> dict:
-    return {"factor": film.upscale, "backend": backend_id("upscale", profile, film.models.get("upscale"))}
+    return {"factor": film.upscale, "backend": stage_backend(film, "upscale", profile)}
 
 
 def narration_spec(film: Film, shot: Shot, profile: str) -> dict:
     text = shot.narration or ""
     return {"text": text, "voice": shot.voice, "seed": derived_seed(film.seed, "voice", text),
-            "backend": backend_id("speech", profile, film.models.get("speech"))}
+            "backend": stage_backend(film, "speech", profile)}
 
 
 def score_spec(film: Film, profile: str) -> dict:
@@ -60,14 +65,14 @@ def score_spec(film: Film, profile: str) -> dict:
         "fps": film.fps, "seed": film.seed,
         "timeline": [[p.shot_id, p.start, p.frames] for p in film_timeline(film)],
         "cues": [asdict(cue) for cue in film.music],
-        "backend": backend_id("music", profile, film.models.get("music")),
+        "backend": stage_backend(film, "music", profile),
     }
 
 
 def character_spec(film: Film, profile: str) -> dict:
     """The cast and the keyframe backend that draws their references."""
     return {"characters": [asdict(c) for c in film.characters.values()],
-            "backend": backend_id("keyframe", profile, film.models.get("keyframe"))}
+            "backend": stage_backend(film, "keyframe", profile)}
 
 
 def film_timeline(film: Film) -> list[Placement]:

@@ -126,17 +126,25 @@ class LocalStore(StoreHelpers):
                                  f"delete {path} and re-render")
         return path
 
+
 def stored_dict(stored: StoredFile) -> dict:
     return asdict(stored)
 
 
-def open_store(location: str | None = None) -> ArtifactStore:
-    """The store FILM_STORE names: `s3://bucket/prefix` (with FILM_S3_* set), else the local one."""
-    from film_pipeline.home import film_home, store_root
+def store_location() -> str:
+    """Where artifacts go: FILM_STORE (`s3://bucket/prefix`), else the local store under FILM_HOME."""
+    from film_pipeline.home import store_root
 
-    location = location if location is not None else os.environ.get("FILM_STORE", "")
+    return os.environ.get("FILM_STORE") or str(store_root())
+
+
+def open_store(location: str | None = None) -> ArtifactStore:
+    """The store at `location` (default: `store_location()`); S3 takes its endpoint and keys from FILM_S3_*."""
+    from film_pipeline.home import film_home
+
+    location = location or store_location()
     if location.startswith("s3://"):
         from film_pipeline.s3store import S3Settings, S3Store
 
         return S3Store(S3Settings.from_env(location), film_home() / "cache")
-    return LocalStore(location or store_root())
+    return LocalStore(location)

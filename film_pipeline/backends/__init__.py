@@ -116,8 +116,9 @@ def register(stage: str, cls: type) -> type:
 def backend_id(stage: str, profile: str, override: dict | None = None) -> dict:
     """What a data version must know about a stage's backend: name, version, settings and variant.
 
-    `override` is the film's `models:` entry for the stage. A backend may report a `variant()` (say, "missing" when its tool is not installed), so a
-    fallback render never masquerades as the real one under the same version.
+    `override` is the film's `models:` entry for the stage. A backend may report a `variant()`
+    (say, "missing" when its tool is not installed), so a fallback render never masquerades as
+    the real one under the same version.
     """
     entry = stage_config(profile, stage, override)
     cls = _backend_class(stage, entry["backend"])
