@@ -28,7 +28,10 @@ from PIL import Image
 
 from film_pipeline import edit
 from film_pipeline.characters import conditions_on_references, reference_image
-from film_pipeline.backends import CharacterLook, KeyframeRequest, MotionRequest, backend_for
+from film_pipeline.backends import (CharacterLook, KeyframeRequest, MotionRequest, backend_for, is_out_of_memory,
+                                    release_accelerator_memory, with_memory_savers)
+from film_pipeline.checks import build_checks
+from film_pipeline.conditions import inputs_changed
 from film_pipeline.expansion import expand_film
 from film_pipeline.film import Film, film_slug, load_film
 from film_pipeline.media import (SAMPLE_RATE, peak_memory_mb, read_audio, read_video, reset_peak_memory, thumbnail,
@@ -52,6 +55,9 @@ PARENTS = {
     "soundtrack": ("voiceover", "score_spec"),
     "final_cut": ("upscaled_clip", "soundtrack", "script"),
 }
+# Assets that run a model share the `gpu` pool (limit 1 in dagster.yaml): one GPU, never two steps on it.
+GPU_POOL = "gpu"
+MODEL_ASSETS = ("characters", "storyboard", "clip", "upscaled_clip", "voiceover", "soundtrack")
 GROUPS = {"script": "script", "characters": "pictures", "storyboard": "pictures", "clip": "motion", "upscaled_clip": "motion",
           "voiceover": "sound", "soundtrack": "sound", "final_cut": "edit"}
 
@@ -85,10 +91,25 @@ class FilmGraph:
     partitions: dg.DynamicPartitionsDefinition
     sources: list = field(default_factory=list)
     assets: list = field(default_factory=list)
+    checks: list = field(default_factory=list)
     jobs: list = field(default_factory=list)
+    automation: list = field(default_factory=list)  # sensors and schedules
+
+    asset_names = SHOT_ASSETS + FILM_ASSETS
 
     def key(self, name: str) -> dg.AssetKey:
         return dg.AssetKey([self.slug, name])
+
+    def job(self, name: str):
+        return next(job for job in self.jobs if job.name == name)
+
+    @property
+    def shot_job_def(self):
+        return self.job(self.shot_job)
+
+    @property
+    def film_job_def(self):
+        return self.job(self.film_job)
 
     @property
     def shot_job(self) -> str:
@@ -139,15 +160,23 @@ def build_film_graph(film_dir: Path | str) -> FilmGraph:
     ] + [ctx.shot_spec_source(name) for name in SHOT_SPECS]
     graph.assets = [ctx.script(), ctx.characters(), ctx.storyboard(), ctx.clip(), ctx.upscaled_clip(), ctx.voiceover(),
                     ctx.soundtrack(), ctx.final_cut()]
+    graph.checks = build_checks(graph)
+    # In-process: the steps of a run share one process, so a model loads once per run, not once per
+    # step (bench/executors.py measures the difference).
     graph.jobs = [
         dg.define_asset_job(graph.shot_job, selection=[graph.key(n) for n in SHOT_ASSETS],
-                            partitions_def=graph.partitions,
+                            partitions_def=graph.partitions, executor_def=dg.in_process_executor,
                             description=f"Render shots of {slug}: one run per shot."),
         dg.define_asset_job(graph.film_job, selection=[graph.key(n) for n in FILM_ASSETS],
+                            executor_def=dg.in_process_executor,
                             description=f"Script, soundtrack and final cut of {slug}."),
         dg.define_asset_job(graph.observe_job, selection=[s.key for s in graph.sources],
+                            executor_def=dg.in_process_executor,
                             description=f"Read {slug}/film.yaml and record each stage's spec version."),
     ]
+    from film_pipeline.automation import automation_sensor, nightly_render, watch_film_yaml
+
+    graph.automation = [watch_film_yaml(graph), nightly_render(graph), automation_sensor(graph)]
     return graph
 
 
@@ -252,7 +281,7 @@ class _FilmContext:
             started = time.perf_counter()
             reset_peak_memory()
             with tempfile.TemporaryDirectory(prefix=f"{name}-") as workdir:
-                files, info = make(Path(workdir))
+                files, info = _retry_if_transient(context, name, shot, make, Path(workdir))
                 stored = {role: stored_dict(store.put_file(artifact_key(self.slug, name, shot, version, _ext(role, path)), path))
                           for role, path in files.items()}
             info["seconds"] = round(time.perf_counter() - started, 3)
@@ -285,14 +314,26 @@ class _FilmContext:
             if stored["key"].endswith(".png") and (role in ("take1", "poster", "contact_sheet", "frame")
                                                   or role.startswith("ref-")):
                 meta[f"preview_{role}"] = image_markdown(Image.open(store.local_path(stored["key"])), caption=role)
+            elif role == "preview":  # an animated WebP, small enough to live in the event log
+                encoded = base64.b64encode(store.local_path(stored["key"]).read_bytes()).decode()
+                meta["preview_motion"] = dg.MetadataValue.md(f"![motion](data:image/webp;base64,{encoded})")
         return meta
 
     def _asset(self, name: str, description: str, partitioned: bool, kinds: set[str]):
+        from film_pipeline.planning import needs_every_shot
+
         return dg.asset(
             key=self.graph.key(name), deps=[self.graph.key(p) for p in PARENTS[name]],
             partitions_def=self.graph.partitions if partitioned else None,
             code_version=CODE_VERSIONS[name], group_name=GROUPS[name], kinds=kinds, description=description,
+            pool=GPU_POOL if name in MODEL_ASSETS else None,
+            automation_condition=inputs_changed(reads_every_shot=not partitioned and needs_every_shot(name)),
         )
+
+    @staticmethod
+    def backend(context, stage: str, ident: dict):
+        """The spec's backend; on a retry, with its memory savers on (same output, less GPU memory)."""
+        return backend_for(stage, with_memory_savers(stage, ident) if context.retry_number else ident)
 
     # ---- the assets ---------------------------------------------------------------------
 
@@ -331,7 +372,7 @@ class _FilmContext:
         def characters(context, store: StoreResource):
             artifacts = store.get()
             spec_version, spec = self.spec(context, artifacts, "character_spec", None)
-            backend = backend_for("keyframe", spec["backend"])
+            backend = self.backend(context, "keyframe", spec["backend"])
 
             def make(workdir: Path):
                 cast = [(c["name"], reference_image(artifacts, self.slug, backend, spec["backend"], CharacterLook(**c)))
@@ -354,7 +395,7 @@ class _FilmContext:
         def storyboard(context, store: StoreResource):
             artifacts, shot = store.get(), context.partition_key
             spec_version, spec = self.spec(context, artifacts, "visual_spec", shot)
-            backend = backend_for("keyframe", spec["backend"])
+            backend = self.backend(context, "keyframe", spec["backend"])
             looks = tuple(CharacterLook(c["name"], c["description"], c["seed"]) for c in spec["characters"])
 
             def make(workdir: Path):
@@ -387,16 +428,19 @@ class _FilmContext:
             if take is None:
                 raise ValueError(f"shot `{shot}` picks take {spec['pick']} but its storyboard has {board['info']['takes']}; "
                                  f"lower `pick` or raise `takes` in film.yaml")
-            backend = backend_for("motion", spec["backend"])
+            backend = self.backend(context, "motion", spec["backend"])
 
             def make(workdir: Path):
                 keyframe = Image.open(artifacts.local_path(take["key"], take["sha256"])).convert("RGB")
                 request = MotionRequest(spec["camera"], spec["motion"], spec["frames"], spec["fps"], tuple(spec["size"]),
                                         board["info"]["caption"], board["info"]["seed"])
-                path, still = workdir / "clip.mp4", workdir / "frame.png"
+                path, still, preview = workdir / "clip.mp4", workdir / "frame.png", workdir / "preview.webp"
                 frames = _keep_frame(backend.animate(keyframe, request), spec["frames"] // 2, still)
+                frames = _collect_preview(frames, spec["frames"], spec["fps"], preview)
                 count = write_video(path, frames, spec["fps"], tuple(spec["size"]))
-                return {"video": path, "frame": still}, {"backend": backend.name, "frames": count, "fps": spec["fps"],
+                return {"video": path, "frame": still, "preview": preview}, {
+                                         "backend": backend.name, "frames": count, "fps": spec["fps"],
+                                         "expected_frames": spec["frames"],
                                          "duration_seconds": round(count / spec["fps"], 3), "camera": spec["camera"],
                                          "pick": spec["pick"], "keyframe": take["key"], "seed": board["info"]["seed"]}
 
@@ -411,7 +455,7 @@ class _FilmContext:
             artifacts, shot = store.get(), context.partition_key
             clip_version, clip = self.upstream(context, artifacts, "clip", shot)
             spec_version, spec = self.spec(context, artifacts, "upscale_spec", shot)
-            backend = backend_for("upscale", spec["backend"])
+            backend = self.backend(context, "upscale", spec["backend"])
             source = clip["files"]["video"]
             factor = spec["factor"]
 
@@ -423,6 +467,7 @@ class _FilmContext:
                 upscaled = (backend.upscale(f, factor) for f in itertools.chain([first], frames))
                 count = write_video(path, upscaled, clip["info"]["fps"], size, crf=16)
                 return {"video": path}, {"backend": backend.name, "factor": factor, "frames": count, "fps": clip["info"]["fps"],
+                                         "expected_frames": clip["info"].get("expected_frames", clip["info"]["frames"]),
                                          "width": size[0], "height": size[1], "keyframe": clip["info"]["keyframe"],
                                          "seed": clip["info"]["seed"]}
 
@@ -442,7 +487,7 @@ class _FilmContext:
                 if not spec["text"].strip():
                     write_wav(path, np.zeros(0, np.float32))
                     return {"audio": path}, {"backend": "none", "duration_seconds": 0.0, "text": "", "seed": spec["seed"]}
-                speech = backend_for("speech", spec["backend"]).speak(spec["text"], spec["voice"], spec["seed"])
+                speech = self.backend(context, "speech", spec["backend"]).speak(spec["text"], spec["voice"], spec["seed"])
                 if speech.warning:
                     context.log.warning(f"voiceover[{shot}]: {speech.warning}")
                 write_wav(path, speech.samples, speech.rate)
@@ -465,7 +510,7 @@ class _FilmContext:
                 placements = [Placement(shot, start, frames, 0, 0, 0) for shot, start, frames in spec["timeline"]]
                 seconds = total_frames(placements) / spec["fps"]
                 cues = edit.cue_spans(spec["cues"], placements, spec["fps"], spec["seed"])
-                music = backend_for("music", spec["backend"]).score(cues, seconds, SAMPLE_RATE)
+                music = self.backend(context, "music", spec["backend"]).score(cues, seconds, SAMPLE_RATE)
                 spoken = [(p, read_audio(artifacts.local_path(m["files"]["audio"]["key"], m["files"]["audio"]["sha256"]))[:, 0])
                           for p, (_, _, m) in zip(placements, voices)]
                 mixed, warnings = edit.mix(music, spoken, spec["fps"], SAMPLE_RATE)
@@ -505,6 +550,7 @@ class _FilmContext:
                 edit.contact_sheet(keyframes).save(sheet)
                 return {"video": out, "poster": poster, "contact_sheet": sheet}, {
                     "frames": frames, "fps": film["fps"], "duration_seconds": round(frames / film["fps"], 3),
+                    "expected_frames": total_frames(placements),
                     "width": size[0], "height": size[1], "shots": len(shots), "title": film["title"],
                     "backend": "moviepy + libx264/aac", "seed": film["seed"]}
 
@@ -512,6 +558,40 @@ class _FilmContext:
                                [script_version, sound_version, [(s, v) for s, v, _ in shots]], make)
 
         return final_cut
+
+
+PREVIEW_WIDTH, PREVIEW_FRAMES = 160, 16
+
+
+def _collect_preview(frames, total: int, fps: int, path: Path):
+    """Pass frames through, writing an animated WebP of up to 16 of them at 160 px for the UI."""
+    step = max(1, -(-total // PREVIEW_FRAMES))
+    kept = []
+    for position, frame in enumerate(frames):
+        if position % step == 0:
+            kept.append(thumbnail(Image.fromarray(frame), PREVIEW_WIDTH))
+        yield frame
+    if kept:
+        kept[0].save(path, save_all=True, append_images=kept[1:], duration=round(1000 * step / fps), loop=0,
+                     quality=50, method=4)
+
+
+def _retry_if_transient(context, name: str, shot: str | None, make, workdir: Path):
+    """Out of GPU memory: retry once with the memory savers on. An unreachable store: retry twice."""
+    from film_pipeline.s3store import StoreUnavailableError
+
+    try:
+        return make(workdir)
+    except Exception as error:
+        what = f"{name}[{shot}]" if shot else name
+        if is_out_of_memory(error):
+            release_accelerator_memory()
+            context.log.warning(f"{what} ran out of accelerator memory; retrying with the memory savers on")
+            raise dg.RetryRequested(max_retries=1, seconds_to_wait=1) from error
+        if isinstance(error, StoreUnavailableError):
+            context.log.warning(f"{what}: {error}; retrying")
+            raise dg.RetryRequested(max_retries=2, seconds_to_wait=5) from error
+        raise
 
 
 def _keep_frame(frames, index: int, path: Path):

@@ -16,12 +16,15 @@ from film_pipeline.store import store_location
 
 
 def build_definitions(film_dirs: list[Path], profile: str = "") -> tuple[dg.Definitions, list[FilmGraph]]:
-    with warnings.catch_warnings():  # observable sources are "beta" in Dagster 1.13; the notice is noise here
-        warnings.filterwarnings("ignore", message=".*is currently in beta")
+    with warnings.catch_warnings():  # observable sources are "beta", partitioned checks "preview" in 1.13: noise here
+        warnings.filterwarnings("ignore", message=".*is currently in (beta|preview)")
         graphs = [build_film_graph(path) for path in film_dirs]
     defs = dg.Definitions(
         assets=[a for g in graphs for a in g.sources + g.assets],
+        asset_checks=[c for g in graphs for c in g.checks],
         jobs=[j for g in graphs for j in g.jobs],
+        sensors=[s for g in graphs for s in g.automation if isinstance(s, dg.SensorDefinition)],
+        schedules=[s for g in graphs for s in g.automation if isinstance(s, dg.ScheduleDefinition)],
         resources={"store": StoreResource(location=store_location()),
                    "render_settings": RenderSettings(profile=profile)},
     )

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -24,8 +25,10 @@ SHOT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 MAX_DURATION = 60.0
 FILM_KEYS = (
     "title", "logline", "style", "fps", "resolution", "upscale", "seed", "profile", "expand", "models",
-    "characters", "music", "shots",
+    "schedule", "characters", "music", "shots",
 )
+SCHEDULE_KEYS = ("cron", "profile", "timezone")
+NIGHTLY_CRON = "0 2 * * *"
 SHOT_KEYS = (
     "id", "prompt", "duration", "characters", "camera", "motion", "narration", "voice",
     "transition", "seed", "takes", "pick",
@@ -49,6 +52,14 @@ class Character:
     name: str
     description: str
     seed: int
+
+
+@dataclass(frozen=True)
+class NightlyRender:
+    """`schedule:` in film.yaml: when to render everything stale with which (usually heavier) profile."""
+    cron: str = NIGHTLY_CRON
+    profile: str = "full"
+    timezone: str = "UTC"
 
 
 @dataclass(frozen=True)
@@ -91,6 +102,7 @@ class Film:
     models: dict[str, dict] = field(default_factory=dict)  # per-stage overrides of the profile's settings
     characters: dict[str, Character] = field(default_factory=dict)
     music: tuple[MusicCue, ...] = ()
+    schedule: NightlyRender | None = None  # when does not change what renders: not part of any spec
 
     @property
     def slug(self) -> str:
@@ -215,7 +227,30 @@ class _Parser:
             upscale=self.bounded(doc, "upscale", "the film", 1, 4, 2),
             profile=profile, characters=characters, music=self.music(doc, shots),
             expand=self.value(doc, "expand", bool, "the film", False), models=self.models(doc),
+            schedule=self.schedule(doc),
         )
+
+    def schedule(self, doc: CommentedMap) -> NightlyRender | None:
+        """`schedule: {cron: "0 2 * * *", profile: full, timezone: Europe/Paris}` (every key optional)."""
+        if doc.get("schedule") is None:
+            return None
+        node = self.mapping(doc["schedule"], "`schedule`", doc, "schedule")
+        self.check_keys(node, SCHEDULE_KEYS, "`schedule`")
+        from dagster._utils.schedules import is_valid_cron_string
+
+        cron = self.value(node, "cron", str, "`schedule`", NIGHTLY_CRON)
+        if not is_valid_cron_string(cron):
+            self.fail(node, "cron", f"`{cron}` is not a cron schedule",
+                      'write five fields: minute hour day month weekday, e.g. "0 2 * * *" for 2 am daily')
+        profile = self.value(node, "profile", str, "`schedule`", "full")
+        if profile not in profile_names():
+            self.fail(node, "profile", f"unknown profile `{profile}`", f"use one of {', '.join(profile_names())}")
+        timezone = self.value(node, "timezone", str, "`schedule`", "UTC")
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            self.fail(node, "timezone", f"unknown time zone `{timezone}`", "use an IANA name such as UTC or Europe/Paris")
+        return NightlyRender(cron, profile, timezone)
 
     def models(self, doc: CommentedMap) -> dict[str, dict]:
         """`models: {stage: {setting: value, backend: name?}}`, overriding the profile per film."""

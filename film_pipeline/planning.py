@@ -17,6 +17,9 @@ from dagster._time import get_current_datetime
 from film_pipeline.assets import FILM_ASSETS, PARENTS, SHOT_ASSETS, FilmGraph
 from film_pipeline.film import Film
 
+# Dagster still records every log line in the instance (the UI shows them); terminals stay quiet.
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
 
 @dataclass
 class AssetState:
@@ -52,16 +55,19 @@ class Plan:
         return requests
 
 
-def stale_resolver(instance: dg.DagsterInstance, defs: dg.Definitions) -> CachingStaleStatusResolver:
-    asset_graph = defs.resolve_asset_graph()
+def stale_resolver(instance: dg.DagsterInstance, asset_graph) -> CachingStaleStatusResolver:
     view = AssetGraphView(temporal_context=TemporalContext(effective_dt=get_current_datetime(), last_event_id=None),
                           instance=instance, asset_graph=asset_graph)
     return CachingStaleStatusResolver(instance, asset_graph, view)
 
 
-def plan_film(film: Film, graph: FilmGraph, instance: dg.DagsterInstance, defs: dg.Definitions) -> Plan:
-    """Statuses of every asset partition of the film as written now, and what to render."""
-    resolver = stale_resolver(instance, defs)
+def plan_film(film: Film, graph: FilmGraph, instance: dg.DagsterInstance, asset_graph) -> Plan:
+    """Statuses of every asset partition of the film as written now, and what to render.
+
+    `asset_graph` is the code location's (`defs.resolve_asset_graph()`, or a sensor's
+    `context.repository_def.asset_graph`).
+    """
+    resolver = stale_resolver(instance, asset_graph)
     registered = set(instance.get_dynamic_partitions(graph.partitions.name))
     plan = Plan(graph.slug)
     planned: set[tuple[str, str | None]] = set()

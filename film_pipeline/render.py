@@ -20,12 +20,10 @@ from film_pipeline.assets import FilmGraph, sync_shot_partitions
 from film_pipeline.definitions import build_definitions
 from film_pipeline.film import Film, load_film
 from film_pipeline.home import film_home, get_instance, register_film
-from film_pipeline.planning import Plan, needs_every_shot, plan_film
+from film_pipeline.planning import QUIET, Plan, needs_every_shot, plan_film
 from film_pipeline.profiles import ProfileError, profile_names
 from film_pipeline.store import ArtifactStore, artifact_key, open_store
 
-# Dagster still records every log line in the instance (the UI shows them); the terminal gets a progress bar.
-QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 class RenderBusyError(RuntimeError):
@@ -73,7 +71,7 @@ def current_plan(film_dir: Path | str, profile: str | None = None) -> tuple[Sess
     """Observe film.yaml and plan, without rendering or changing the shot list (for plan/status)."""
     session = open_session(film_dir, profile)
     observe_specs(session)
-    return session, plan_film(session.film, session.graph, session.instance, session.defs)
+    return session, plan_film(session.film, session.graph, session.instance, session.defs.resolve_asset_graph())
 
 
 @contextmanager
@@ -107,7 +105,7 @@ def render_film(film_dir: Path | str, profile: str | None = None,
         register_film(session.film.path.parent)
         sync_shot_partitions(session.instance, session.graph.partitions.name, [s.id for s in session.film.shots])
         observe_specs(session)
-        plan = plan_film(session.film, session.graph, session.instance, session.defs)
+        plan = plan_film(session.film, session.graph, session.instance, session.defs.resolve_asset_graph())
         if on_plan:
             on_plan(plan)
         result = RenderResult(session.graph.slug, plan)

@@ -6,7 +6,9 @@ is one class plus one `register` line. Backends are created once per process and
 shots (`get_backend` caches them), so a model loads once per render, not once per shot.
 """
 
+import inspect
 import json
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -131,6 +133,34 @@ def backend_id(stage: str, profile: str, override: dict | None = None) -> dict:
 def backend_for(stage: str, ident: dict):
     """The process-wide instance of the backend a spec names (created, and loaded, once)."""
     return _instance(stage, ident["backend"], json.dumps(ident["settings"], sort_keys=True))
+
+
+MEMORY_SAVERS = {"cpu_offload": True, "attention_slicing": True, "vae_tiling": True}
+
+
+def with_memory_savers(stage: str, ident: dict) -> dict:
+    """The same backend with every memory saver it supports switched on (for a retry after OOM).
+
+    The savers change how much GPU memory a step needs, not what it renders, so a spec's data
+    version stays the same.
+    """
+    accepted = inspect.signature(_backend_class(stage, ident["backend"])).parameters
+    savers = {name: value for name, value in MEMORY_SAVERS.items() if name in accepted}
+    return {**ident, "settings": {**ident["settings"], **savers}}
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """A GPU (or accelerator) ran out of memory; worth one retry with the memory savers on."""
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(error, torch.OutOfMemoryError):
+        return True
+    return "out of memory" in str(error).lower() and "cuda" in str(error).lower()
+
+
+def release_accelerator_memory() -> None:
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 def get_backend(stage: str, profile: str):

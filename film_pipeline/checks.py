@@ -1,0 +1,178 @@
+"""Asset checks: what a film-maker would check by eye, checked on every render and shown in the UI.
+
+- clip[shot] and upscaled_clip[shot]: exactly duration × fps frames (blocking: a short clip
+  never reaches the cut); the clip is neither all black nor frozen (a warning: a still shot
+  can be meant).
+- soundtrack: audio is present and not clipped.
+- final_cut: its duration matches the script's timeline, and it decodes end to end.
+
+Each check reads the artifact the asset's latest materialization recorded, through the store
+(so a file whose sha256 no longer matches fails the check instead of passing unread). The
+measuring functions are plain functions of a file, so the tests and `film` can use them too.
+"""
+
+import json
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+import numpy as np
+
+from film_pipeline.media import FFMPEG, read_audio, read_video
+from film_pipeline.store import ArtifactStore, IntegrityError, artifact_key
+
+BLACK_LEVEL = 8.0        # mean 8-bit luma below this is black
+FROZEN_DIFFERENCE = 0.05  # mean absolute change between first and last frame below this is frozen
+CLIPPED_LEVEL = 0.999     # samples at or beyond this are clipped
+CLIPPED_SHARE = 0.001     # more than 0.1 % clipped samples fails
+SILENCE_PEAK = 1e-3       # a peak below this is silence
+
+
+@dataclass
+class Finding:
+    passed: bool
+    summary: str
+    metadata: dict = field(default_factory=dict)
+
+    def result(self, severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR) -> dg.AssetCheckResult:
+        return dg.AssetCheckResult(passed=self.passed, severity=severity, description=self.summary,
+                                   metadata={"summary": self.summary, **self.metadata})
+
+
+def count_frames(path: Path) -> int:
+    return sum(1 for _ in read_video(path))
+
+
+def exact_frames(path: Path, expected: int) -> Finding:
+    frames = count_frames(path)
+    summary = (f"{frames} frames, as the script asks" if frames == expected
+               else f"{frames} frames where the script asks for {expected}")
+    return Finding(frames == expected, summary, {"frames": frames, "expected_frames": expected})
+
+
+def picture_alive(path: Path) -> Finding:
+    """Not all black and not frozen: luma above black, and the last frame differs from the first."""
+    first = last = None
+    brightest = 0.0
+    for frame in read_video(path):
+        luma = frame.astype(np.float32).mean(axis=2)
+        brightest = max(brightest, float(luma.mean()))
+        first = luma if first is None else first
+        last = luma
+    if first is None:
+        return Finding(False, "the clip has no frames")
+    change = float(np.abs(last - first).mean())
+    metadata = {"brightest_mean_luma": round(brightest, 2), "first_to_last_change": round(change, 3)}
+    if brightest < BLACK_LEVEL:
+        return Finding(False, "every frame is black", metadata)
+    if change < FROZEN_DIFFERENCE:
+        return Finding(False, "the picture is frozen: the last frame equals the first", metadata)
+    return Finding(True, "the picture is lit and moves", metadata)
+
+
+def audio_healthy(path: Path) -> Finding:
+    samples = read_audio(path)[:, 0]
+    if samples.size == 0:
+        return Finding(False, "the soundtrack has no samples")
+    peak = float(np.abs(samples).max())
+    clipped = float(np.mean(np.abs(samples) >= CLIPPED_LEVEL))
+    metadata = {"peak": round(peak, 4), "clipped_share": round(clipped, 5), "seconds": round(samples.size / 48_000, 3)}
+    if peak < SILENCE_PEAK:
+        return Finding(False, "the soundtrack is silent", metadata)
+    if clipped > CLIPPED_SHARE:
+        return Finding(False, f"{clipped:.2%} of samples are clipped", metadata)
+    return Finding(True, f"audible, peak {peak:.2f}, nothing clipped", metadata)
+
+
+def decodes(path: Path) -> Finding:
+    """Decode every video and audio packet; any decoder error fails."""
+    run = subprocess.run([FFMPEG, "-v", "error", "-i", str(path), "-f", "null", "-"], capture_output=True, text=True)
+    errors = run.stderr.strip()
+    if run.returncode or errors:
+        return Finding(False, f"ffmpeg could not decode it: {errors.splitlines()[-1] if errors else run.returncode}")
+    return Finding(True, "decodes end to end")
+
+
+def duration_matches(path: Path, expected_frames: int, fps: int) -> Finding:
+    frames = count_frames(path)
+    summary = (f"{frames / fps:.3f}s, the script's duration" if frames == expected_frames
+               else f"{frames / fps:.3f}s where the script runs {expected_frames / fps:.3f}s")
+    return Finding(frames == expected_frames, summary, {"frames": frames, "expected_frames": expected_frames})
+
+
+# ---- as Dagster asset checks ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CheckSpec:
+    asset: str
+    name: str
+    description: str
+    measure: Callable[[ArtifactStore, dict], Finding]
+    severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR
+    blocking: bool = False
+
+
+def _video(store: ArtifactStore, manifest: dict) -> Path:
+    video = manifest["files"]["video"]
+    return store.local_path(video["key"], video["sha256"])
+
+
+def _audio(store: ArtifactStore, manifest: dict) -> Path:
+    audio = manifest["files"]["audio"]
+    return store.local_path(audio["key"], audio["sha256"])
+
+
+def _final_duration(store: ArtifactStore, manifest: dict) -> Finding:
+    info = manifest["info"]
+    return duration_matches(_video(store, manifest), info["expected_frames"], info["fps"])
+
+
+CHECKS = (
+    CheckSpec("clip", "exact_frames", "The clip has exactly duration × fps frames.",
+              lambda store, m: exact_frames(_video(store, m), m["info"]["expected_frames"]), blocking=True),
+    CheckSpec("clip", "picture_alive", "The clip is neither all black nor frozen.",
+              lambda store, m: picture_alive(_video(store, m)), severity=dg.AssetCheckSeverity.WARN),
+    CheckSpec("upscaled_clip", "exact_frames", "The upscaled clip kept every frame.",
+              lambda store, m: exact_frames(_video(store, m), m["info"]["expected_frames"]), blocking=True),
+    CheckSpec("soundtrack", "audio_healthy", "The soundtrack is present, audible and not clipped.",
+              lambda store, m: audio_healthy(_audio(store, m))),
+    CheckSpec("final_cut", "duration_matches_script", "The cut runs exactly as long as the script's timeline.",
+              _final_duration),
+    CheckSpec("final_cut", "decodes", "The cut decodes end to end, video and audio.",
+              lambda store, m: decodes(_video(store, m))),
+)
+
+
+def evaluate(store: ArtifactStore, manifest_key: str, spec: CheckSpec) -> Finding:
+    """Run one check on a stored artifact; a missing or corrupted file is a failed check, not a crash."""
+    try:
+        return spec.measure(store, store.read_json(manifest_key))
+    except (IntegrityError, OSError, KeyError, ValueError, json.JSONDecodeError, subprocess.SubprocessError) as error:
+        return Finding(False, f"could not read the artifact: {error}", {"manifest": manifest_key})
+
+
+def build_checks(graph) -> list[dg.AssetChecksDefinition]:
+    """One asset check per CheckSpec, partitioned like its asset, reading the latest materialization."""
+    return [_check_definition(graph, spec) for spec in CHECKS]
+
+
+def _check_definition(graph, spec: CheckSpec) -> dg.AssetChecksDefinition:
+    from film_pipeline.assets import SHOT_ASSETS, StoreResource
+
+    partitioned = spec.asset in SHOT_ASSETS
+    key = graph.key(spec.asset)
+
+    @dg.asset_check(asset=key, name=spec.name, description=spec.description, blocking=spec.blocking,
+                    partitions_def=graph.partitions if partitioned else None)
+    def film_check(context: dg.AssetCheckExecutionContext, store: StoreResource) -> dg.AssetCheckResult:
+        shot = context.partition_key if partitioned else None
+        record = context.instance.get_latest_data_version_record(key, False, shot)
+        if record is None:
+            return Finding(False, f"{spec.asset}{f'[{shot}]' if shot else ''} has never been rendered").result(spec.severity)
+        version = record.event_log_entry.asset_materialization.tags.get("dagster/data_version")
+        manifest_key = artifact_key(graph.slug, spec.asset, shot, version, "json")
+        return evaluate(store.get(), manifest_key, spec).result(spec.severity)
+
+    return film_check
