@@ -123,6 +123,14 @@ class FilmGraph:
     def observe_job(self) -> str:
         return f"{self.slug}__observe_specs"
 
+    @property
+    def check_shot_job(self) -> str:
+        return f"{self.slug}__check_shot"
+
+    @property
+    def check_film_job(self) -> str:
+        return f"{self.slug}__check_film"
+
 
 def sync_shot_partitions(instance: dg.DagsterInstance, partitions_name: str, shot_ids: list[str]) -> tuple[list, list]:
     """Add new shots to the film's partitions and retire deleted ones (their artifacts stay)."""
@@ -173,6 +181,12 @@ def build_film_graph(film_dir: Path | str) -> FilmGraph:
         dg.define_asset_job(graph.observe_job, selection=[s.key for s in graph.sources],
                             executor_def=dg.in_process_executor,
                             description=f"Read {slug}/film.yaml and record each stage's spec version."),
+        dg.define_asset_job(graph.check_shot_job, partitions_def=graph.partitions, executor_def=dg.in_process_executor,
+                            selection=dg.AssetSelection.checks_for_assets(*[graph.key(n) for n in SHOT_ASSETS]),
+                            description=f"Check a shot of {slug} as stored now (frames, black, frozen)."),
+        dg.define_asset_job(graph.check_film_job, executor_def=dg.in_process_executor,
+                            selection=dg.AssetSelection.checks_for_assets(*[graph.key(n) for n in FILM_ASSETS]),
+                            description=f"Check the soundtrack and the cut of {slug} as stored now."),
     ]
     from film_pipeline.automation import automation_sensor, nightly_render, watch_film_yaml
 

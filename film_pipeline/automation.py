@@ -69,24 +69,24 @@ def watch_film_yaml(graph: FilmGraph) -> dg.SensorDefinition:
         runs_ended = _runs_ended_since(context.instance, graph, cursor.checked_at)
         if not (changed or cursor.pending or runs_ended):
             return dg.SkipReason("film.yaml unchanged and no run of the film ended")
-        started = time.time()
         observe_only = _automation_sensor_running(context.instance, automation_sensor_name(graph))
         try:
             film = load_film(path)
         except FilmError as error:  # the error names file:line and the fix; nothing rendered is touched
-            return dg.SensorResult(skip_reason=str(error), cursor=WatchCursor(digest, started).dump())
+            return dg.SensorResult(skip_reason=str(error), cursor=WatchCursor(digest, time.time()).dump())
         added, removed = sync_shot_partitions(context.instance, graph.partitions.name, [s.id for s in film.shots])
         if changed or added or removed:
             observe(context.repository_def, context.instance, graph, launched_by="sensor")
         if observe_only:
             return dg.SensorResult(skip_reason="observed film.yaml; Dagster's automation sensor requests the runs",
-                                   cursor=WatchCursor(digest, started).dump())
+                                   cursor=WatchCursor(digest, time.time()).dump())
         plan = plan_film(film, graph, context.instance, context.repository_def.asset_graph)
         requests, waiting = _requests(context.instance, graph, plan, "sensor")
         note = _summary(added, removed, plan, requests, waiting)
         context.log.info(note)
         pending = bool(plan.shot_runs or plan.film_assets)
-        return dg.SensorResult(run_requests=requests, cursor=WatchCursor(digest, started, pending).dump(),
+        # runs that ended during this tick (its own observation) were planned with: no second look
+        return dg.SensorResult(run_requests=requests, cursor=WatchCursor(digest, time.time(), pending).dump(),
                                skip_reason=None if requests else note)
 
     return on_edit

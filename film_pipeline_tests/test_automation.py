@@ -1,0 +1,180 @@
+"""The film.yaml sensor, the nightly schedule and the declarative conditions, against a real instance."""
+
+import datetime as dt
+
+import dagster as dg
+import pytest
+from dagster._core.definitions.data_version import extract_data_version_from_entry
+from dagster._core.definitions.partitions.context import partition_loading_context
+
+from film_pipeline.automation import WatchCursor
+from film_pipeline.definitions import build_definitions
+from film_pipeline.home import get_instance
+from film_pipeline.planning import QUIET
+from film_pipeline.render import open_session, render_film
+from film_pipeline.store import open_store
+from film_pipeline_tests.conftest import edit_film, shot
+
+SHOT_CHAIN = ["storyboard", "clip", "upscaled_clip"]
+
+
+class Watcher:
+    """Ticks the film's sensor the way the daemon does, and launches what it asks for in-process."""
+
+    def __init__(self, film_dir):
+        self.film_dir, self.cursor = film_dir, None
+        self.instance = get_instance()
+
+    def tick(self):
+        defs, (graph,) = build_definitions([self.film_dir])
+        self.graph, self.defs = graph, defs
+        sensor = defs.get_sensor_def(f"{graph.slug}__on_edit")
+        with partition_loading_context(dynamic_partitions_store=self.instance):  # as the daemon's code server does
+            data = sensor.evaluate_tick(dg.build_sensor_context(instance=self.instance, cursor=self.cursor,
+                                                                definitions=defs))
+        self.cursor = data.cursor
+        return data
+
+    def requested(self, data) -> dict:
+        return {r.partition_key: sorted(k.path[-1] for k in r.asset_selection) for r in data.run_requests}
+
+    def launch(self, data) -> None:
+        for request in data.run_requests:
+            result = self.defs.resolve_job_def(request.job_name).execute_in_process(
+                instance=self.instance, partition_key=request.partition_key, asset_selection=request.asset_selection,
+                run_config=QUIET, tags=request.tags, raise_on_error=False)
+            assert result.success
+
+
+def test_the_sensor_requests_exactly_the_edited_shot_then_the_cut(rendered):
+    watcher = Watcher(rendered)
+    first = watcher.tick()
+    assert first.run_requests == [] and "up to date" in first.skip_message
+    assert watcher.tick().skip_message == "film.yaml unchanged and no run of the film ended"
+
+    edit_film(rendered, lambda doc: shot(doc, "b").__setitem__("prompt", "a city street in the rain"))
+    data = watcher.tick()
+    assert watcher.requested(data) == {"b": sorted(SHOT_CHAIN)}
+    assert data.run_requests[0].tags["launched_by"] == "sensor"
+    again = watcher.tick()  # the run is not done yet: the same run key, so the daemon does not ask twice
+    assert [r.run_key for r in again.run_requests] == [r.run_key for r in data.run_requests]
+
+    watcher.launch(data)
+    cut = watcher.tick()
+    assert watcher.requested(cut) == {None: ["final_cut", "script"]}  # the script lists every prompt
+    watcher.launch(cut)
+    done = watcher.tick()
+    assert done.run_requests == [] and "up to date" in done.skip_message
+    assert not WatchCursor.parse(watcher.cursor).pending
+
+
+def test_a_narration_edit_requests_the_voice_then_soundtrack_and_cut(rendered):
+    watcher = Watcher(rendered)
+    watcher.tick()
+    edit_film(rendered, lambda doc: shot(doc, "c").__setitem__("narration", "Good evening."))
+    data = watcher.tick()
+    assert watcher.requested(data) == {"c": ["voiceover"]}
+    watcher.launch(data)
+    assert watcher.requested(watcher.tick()) == {None: ["final_cut", "script", "soundtrack"]}
+
+
+def test_deleted_and_new_shots_update_the_partitions_and_keep_artifacts(rendered):
+    watcher = Watcher(rendered)
+    watcher.tick()
+    kept = sorted(p.name for p in (open_store().root / "mini" / "clip" / "c").iterdir())
+
+    def change(doc):
+        del doc["shots"][2]
+        doc["shots"].append({"id": "d", "prompt": "a forest at noon", "duration": 1.0})
+    edit_film(rendered, change)
+    data = watcher.tick()
+    assert sorted(watcher.instance.get_dynamic_partitions("mini__shots")) == ["a", "b", "d"]
+    assert watcher.requested(data) == {"d": sorted(SHOT_CHAIN + ["voiceover"])}
+    assert sorted(p.name for p in (open_store().root / "mini" / "clip" / "c").iterdir()) == kept
+
+
+def test_a_broken_film_yaml_is_reported_and_requests_nothing(rendered):
+    watcher = Watcher(rendered)
+    watcher.tick()
+    text = (rendered / "film.yaml").read_text()
+    (rendered / "film.yaml").write_text(text.replace("duration: 1.5", "duration: soon"))
+    data = watcher.tick()
+    assert data.run_requests == [] and "film.yaml:" in data.skip_message and "duration" in data.skip_message
+    assert sorted(watcher.instance.get_dynamic_partitions("mini__shots")) == ["a", "b", "c"]
+
+
+def test_the_nightly_schedule_renders_every_stale_shot_with_the_night_profile(rendered):
+    edit_film(rendered, lambda doc: doc.__setitem__("schedule", {"cron": "30 3 * * *", "profile": "tiny"}))
+    defs, (graph,) = build_definitions([rendered])
+    schedule = defs.get_schedule_def("mini__nightly")
+    assert schedule.cron_schedule == "30 3 * * *" and schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    context = dg.build_schedule_context(instance=get_instance(), repository_def=defs.get_repository_def(),
+                                        scheduled_execution_time=dt.datetime(2026, 11, 22, 3, 30, tzinfo=dt.timezone.utc))
+    with partition_loading_context(dynamic_partitions_store=get_instance()):
+        data = schedule.evaluate_tick(context)
+    assert sorted(r.partition_key for r in data.run_requests) == ["a", "b", "c"]
+    assert {r.tags["film/profile"] for r in data.run_requests} == {"tiny"}
+    assert {r.run_key for r in data.run_requests} == {"a:2026-11-22", "b:2026-11-22", "c:2026-11-22"}
+    night = _spec_version(get_instance(), graph, "a")
+    day = open_session(rendered, "preview")
+    day.defs.resolve_job_def(day.graph.observe_job).execute_in_process(instance=day.instance, run_config=QUIET)
+    assert _spec_version(day.instance, day.graph, "a") != night  # the night renders into versions of its own
+
+
+def _spec_version(instance, graph, shot_id):
+    record = instance.get_latest_data_version_record(graph.key("visual_spec"), True, shot_id)
+    return extract_data_version_from_entry(record.event_log_entry)
+
+
+def test_without_a_schedule_key_the_nightly_schedule_is_off(rendered):
+    defs, _ = build_definitions([rendered])
+    schedule = defs.get_schedule_def("mini__nightly")
+    assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED and schedule.cron_schedule == "0 2 * * *"
+
+
+@pytest.mark.parametrize("schedule, says", [({"cron": "every night"}, "not a cron schedule"),
+                                            ({"profile": "ful"}, "unknown profile"),
+                                            ({"timezone": "Mars/Olympus"}, "unknown time zone")])
+def test_a_bad_schedule_names_the_line(rendered, schedule, says):
+    from film_pipeline.film import FilmError, load_film
+
+    edit_film(rendered, lambda doc: doc.__setitem__("schedule", schedule))
+    with pytest.raises(FilmError, match=says) as error:
+        load_film(rendered)
+    assert "film.yaml:" in str(error.value)
+
+
+def test_declarative_automation_makes_the_same_choice_as_the_sensor(rendered):
+    instance = get_instance()
+    session = open_session(rendered)
+    selection = dg.AssetSelection.assets(*[session.graph.key(a) for a in session.graph.asset_names])
+    cursor = dg.evaluate_automation_conditions(session.defs, instance, asset_selection=selection).cursor
+    edit_film(rendered, lambda doc: shot(doc, "a").__setitem__("camera", "push_in"))
+    render_session = open_session(rendered)
+    render_session.defs.resolve_job_def(render_session.graph.observe_job).execute_in_process(instance=instance, run_config=QUIET)
+    result = dg.evaluate_automation_conditions(session.defs, instance, asset_selection=selection, cursor=cursor)
+    assert _requested(result, instance) == {("script", None), ("clip", "a"), ("upscaled_clip", "a")}
+    render_film(rendered)  # the sensor's way: renders clip, upscaled_clip, then the cut
+    result = dg.evaluate_automation_conditions(session.defs, instance, asset_selection=selection, cursor=result.cursor)
+    assert _requested(result, instance) == set()  # already done: nothing more
+
+
+def _requested(result, instance) -> set:
+    found = set()
+    with partition_loading_context(effective_dt=dt.datetime.now(dt.timezone.utc), dynamic_partitions_store=instance):
+        for item in result.results:
+            for key in item.true_subset.expensively_compute_asset_partitions():
+                found.add((key.asset_key.path[-1], key.partition_key))
+    return found
+
+
+def test_model_assets_share_the_gpu_pool_and_runs_stay_in_one_process(rendered):
+    instance = get_instance()
+    assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
+    session = open_session(rendered)
+    pools = {node.name: node.definition.pool for node in session.defs.resolve_job_def(session.graph.shot_job).graph.nodes}
+    assert {pools[f"mini__{a}"] for a in ("storyboard", "clip", "upscaled_clip", "voiceover")} == {"gpu"}
+    film_job = session.defs.resolve_job_def(session.graph.film_job)
+    assert {n.name: n.definition.pool for n in film_job.graph.nodes}["mini__final_cut"] is None
+    for job in (session.graph.shot_job, session.graph.film_job):
+        assert session.defs.resolve_job_def(job).executor_def.name == "in_process"

@@ -1,0 +1,100 @@
+"""Asset checks: they pass on a good render, and fail, naming the problem, on a bad artifact."""
+
+import json
+
+import dagster as dg
+import numpy as np
+import pytest
+
+from film_pipeline import checks
+from film_pipeline.home import get_instance
+from film_pipeline.media import write_video, write_wav
+from film_pipeline.render import QUIET, open_session
+from film_pipeline.store import open_store
+
+
+def run_checks(film_dir, shot: str | None):
+    session = open_session(film_dir)
+    job = session.graph.check_shot_job if shot else session.graph.check_film_job
+    result = session.defs.resolve_job_def(job).execute_in_process(
+        instance=get_instance(), tags={"dagster/partition": shot} if shot else None, run_config=QUIET,
+        raise_on_error=False)  # a checks-only job takes its partition as a tag (it selects no asset)
+    return {(e.asset_key.path[-1], e.check_name): e for e in result.get_asset_check_evaluations()}
+
+
+def test_checks_pass_on_a_good_render(rendered):
+    for shot in ("a", "b", "c"):
+        found = run_checks(rendered, shot)
+        assert set(found) == {("clip", "exact_frames"), ("clip", "picture_alive"), ("upscaled_clip", "exact_frames")}
+        assert all(e.passed for e in found.values()), {k: e.metadata["summary"] for k, e in found.items()}
+    assert found[("clip", "exact_frames")].metadata["frames"].value == 8  # shot c: 1 s at 8 fps
+    film = run_checks(rendered, None)
+    assert set(film) == {("soundtrack", "audio_healthy"), ("final_cut", "duration_matches_script"), ("final_cut", "decodes")}
+    assert all(e.passed for e in film.values()), {k: e.metadata["summary"] for k, e in film.items()}
+
+
+def test_the_render_itself_records_check_results(rendered):
+    instance = get_instance()
+    session = open_session(rendered)
+    key = dg.AssetCheckKey(session.graph.key("final_cut"), "decodes")
+    records = instance.event_log_storage.get_asset_check_execution_history(key, limit=5)
+    assert records and records[0].status.value == "SUCCEEDED"
+
+
+def test_a_corrupted_clip_fails_its_check_naming_the_file(rendered):
+    store = open_store()
+    manifest = next(store.root.glob("mini/clip/a/*.json"))
+    video = json.loads(manifest.read_text())["files"]["video"]
+    (store.root / video["key"]).write_bytes(b"not a video any more")
+    found = run_checks(rendered, "a")
+    exact = found[("clip", "exact_frames")]
+    assert not exact.passed and exact.severity == dg.AssetCheckSeverity.ERROR
+    assert "corrupt" in exact.metadata["summary"].value and video["key"] in exact.metadata["summary"].value
+    assert all(e.passed for e in run_checks(rendered, "b").values())  # other shots unaffected
+
+
+def frames(kind: str, count: int = 10):
+    for i in range(count):
+        if kind == "black":
+            yield np.zeros((36, 64, 3), np.uint8)
+        elif kind == "frozen":
+            yield np.full((36, 64, 3), 120, np.uint8)
+        else:
+            frame = np.full((36, 64, 3), 60, np.uint8)
+            frame[:, i * 6:i * 6 + 6] = 250
+            yield frame
+
+
+@pytest.mark.parametrize("kind, passed, says", [("moving", True, "moves"), ("black", False, "black"),
+                                                ("frozen", False, "frozen")])
+def test_picture_alive_tells_black_and_frozen_from_moving(tmp_path, kind, passed, says):
+    path = tmp_path / f"{kind}.mp4"
+    write_video(path, frames(kind), 8, (64, 36))
+    finding = checks.picture_alive(path)
+    assert finding.passed is passed and says in finding.summary
+
+
+def test_exact_frames_and_duration_count_decoded_frames(tmp_path):
+    path = tmp_path / "short.mp4"
+    write_video(path, frames("moving", 7), 8, (64, 36))
+    assert checks.exact_frames(path, 7).passed
+    short = checks.exact_frames(path, 8)
+    assert not short.passed and short.summary == "7 frames where the script asks for 8"
+    assert not checks.duration_matches(path, 16, 8).passed
+    assert checks.decodes(path).passed
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+    assert not checks.decodes(broken).passed
+
+
+def test_audio_check_fails_on_silence_and_clipping(tmp_path):
+    t = np.arange(48_000) / 48_000
+    cases = {"ok": 0.5 * np.sin(2 * np.pi * 220 * t), "silent": np.zeros_like(t),
+             "clipped": np.clip(3 * np.sin(2 * np.pi * 220 * t), -1, 1)}
+    results = {}
+    for name, samples in cases.items():
+        write_wav(tmp_path / f"{name}.wav", samples.astype(np.float32))
+        results[name] = checks.audio_healthy(tmp_path / f"{name}.wav")
+    assert results["ok"].passed
+    assert not results["silent"].passed and "silent" in results["silent"].summary
+    assert not results["clipped"].passed and "clipped" in results["clipped"].summary
