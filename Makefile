@@ -25,15 +25,14 @@ demo: $(VENV)/.installed
 	$(BIN)/film render data/films/demo
 
 test: $(VENV)/.installed
-	$(BIN)/python -m pytest -n 2 -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -p no:cacheprovider $(PYTEST_ARGS)
 
 plan status: $(VENV)/.installed
 	$(BIN)/film $@ data/films/demo
 
 # Dagster's UI on http://127.0.0.1:3000, sharing the instance `film` uses.
 ui: $(VENV)/.installed
-	DAGSTER_HOME=$(FILM_HOME)/dagster $(BIN)/python -c "from film_pipeline.home import dagster_home; dagster_home()"
-	DAGSTER_HOME=$(FILM_HOME)/dagster $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	$(BIN)/film ui --port 3000
 
 # Removes renders and run history under FILM_HOME; film.yaml files stay.
 clean-renders:

@@ -19,10 +19,11 @@ import time
 from dataclasses import asdict, dataclass
 
 import dagster as dg
+from dagster._core.definitions.data_version import extract_data_version_from_entry
 from dagster._core.scheduler.instigation import InstigatorStatus, InstigatorType
 from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES, RunsFilter
 
-from film_pipeline.assets import PARENTS, SHOT_ASSETS, FilmGraph, sync_shot_partitions
+from film_pipeline.assets import FilmGraph, sync_shot_partitions
 from film_pipeline.film import FilmError, NightlyRender, load_film
 from film_pipeline.planning import QUIET, Plan, plan_film
 from film_pipeline.specs import SHOT_SPECS
@@ -36,6 +37,7 @@ class WatchCursor:
     film_yaml: str = ""       # sha256 of film.yaml as last acted on
     checked_at: float = 0.0   # runs of the film that ended after this make the sensor plan again
     pending: bool = False     # runs were requested; plan again until the film is up to date
+    generation: int = 0       # counts the saves of film.yaml the sensor has seen
 
     @classmethod
     def parse(cls, text: str | None) -> "WatchCursor":
@@ -66,6 +68,7 @@ def watch_film_yaml(graph: FilmGraph) -> dg.SensorDefinition:
         except OSError as error:
             return dg.SkipReason(f"cannot read {path}: {error.strerror}")
         changed = digest != cursor.film_yaml
+        generation = cursor.generation + 1 if changed else cursor.generation
         runs_ended = _runs_ended_since(context.instance, graph, cursor.checked_at)
         if not (changed or cursor.pending or runs_ended):
             return dg.SkipReason("film.yaml unchanged and no run of the film ended")
@@ -73,20 +76,20 @@ def watch_film_yaml(graph: FilmGraph) -> dg.SensorDefinition:
         try:
             film = load_film(path)
         except FilmError as error:  # the error names file:line and the fix; nothing rendered is touched
-            return dg.SensorResult(skip_reason=str(error), cursor=WatchCursor(digest, time.time()).dump())
+            return dg.SensorResult(skip_reason=str(error), cursor=WatchCursor(digest, time.time(), False, generation).dump())
         added, removed = sync_shot_partitions(context.instance, graph.partitions.name, [s.id for s in film.shots])
         if changed or added or removed:
             observe(context.repository_def, context.instance, graph, launched_by="sensor")
         if observe_only:
             return dg.SensorResult(skip_reason="observed film.yaml; Dagster's automation sensor requests the runs",
-                                   cursor=WatchCursor(digest, time.time()).dump())
+                                   cursor=WatchCursor(digest, time.time(), False, generation).dump())
         plan = plan_film(film, graph, context.instance, context.repository_def.asset_graph)
-        requests, waiting = _requests(context.instance, graph, plan, "sensor")
+        requests, waiting = _requests(context.instance, graph, plan, "sensor", generation)
         note = _summary(added, removed, plan, requests, waiting)
         context.log.info(note)
         pending = bool(plan.shot_runs or plan.film_assets)
         # runs that ended during this tick (its own observation) were planned with: no second look
-        return dg.SensorResult(run_requests=requests, cursor=WatchCursor(digest, time.time(), pending).dump(),
+        return dg.SensorResult(run_requests=requests, cursor=WatchCursor(digest, time.time(), pending, generation).dump(),
                                skip_reason=None if requests else note)
 
     return on_edit
@@ -140,19 +143,23 @@ def observe(repository_def, instance: dg.DagsterInstance, graph: FilmGraph, laun
                            f"{cause.message.strip() if cause else 'the observation failed'}")
 
 
-def _requests(instance: dg.DagsterInstance, graph: FilmGraph, plan: Plan, launched_by: str) -> tuple[list, str]:
-    """Shot runs now; the film run once no shot is left and nothing of the film is in flight."""
-    shot_requests = [r for r in plan.run_requests(graph) if r.partition_key is not None]
-    film_requests = [r for r in plan.run_requests(graph) if r.partition_key is None]
+def _requests(instance: dg.DagsterInstance, graph: FilmGraph, plan: Plan, launched_by: str,
+              generation: int) -> tuple[list, str]:
+    """Shot runs now (except shots with a run in flight); the film run once no shot is left and
+    nothing of the film is in flight."""
+    in_flight = instance.get_run_records(RunsFilter(tags={"film": graph.slug}, statuses=IN_PROGRESS_RUN_STATUSES))
+    busy_shots = {record.dagster_run.tags.get("dagster/partition") for record in in_flight}
+    requests = plan.run_requests(graph)
+    shot_requests = [r for r in requests if r.partition_key is not None]
     if shot_requests:
-        keyed = [_tagged(r, graph, launched_by, "", _inputs_key(instance, graph, r)) for r in shot_requests]
-        return keyed, ""
+        return [_tagged(r, graph, launched_by, "", _run_key(instance, graph, r, generation))
+                for r in shot_requests if r.partition_key not in busy_shots], ""
+    film_requests = [r for r in requests if r.partition_key is None]
     if not film_requests:
         return [], ""
-    in_flight = instance.get_run_records(RunsFilter(tags={"film": graph.slug}, statuses=IN_PROGRESS_RUN_STATUSES), limit=1)
     if in_flight:
         return [], "the cut waits for the film's runs in flight"
-    return [_tagged(film_requests[0], graph, launched_by, "", _inputs_key(instance, graph, film_requests[0]))], ""
+    return [_tagged(film_requests[0], graph, launched_by, "", _run_key(instance, graph, film_requests[0], generation))], ""
 
 
 def _tagged(request: dg.RunRequest, graph: FilmGraph, launched_by: str, profile: str, key: str) -> dg.RunRequest:
@@ -161,17 +168,19 @@ def _tagged(request: dg.RunRequest, graph: FilmGraph, launched_by: str, profile:
     return request.with_replaced_attrs(run_key=f"{request.partition_key or 'film'}:{key}", tags={**request.tags, **tags})
 
 
-def _inputs_key(instance: dg.DagsterInstance, graph: FilmGraph, request: dg.RunRequest) -> str:
-    """A digest of the recorded versions a run would read: the same stale inputs never get two runs."""
-    shot, versions = request.partition_key, []
-    for key in request.asset_selection:
-        for parent in PARENTS[key.path[-1]]:
-            per_shot = parent in SHOT_ASSETS or parent in SHOT_SPECS
-            partitions = ([shot] if shot else instance.get_dynamic_partitions(graph.partitions.name)) if per_shot else [None]
-            for partition in partitions:
-                record = instance.get_latest_data_version_record(graph.key(parent), parent.endswith("_spec"), partition)
-                versions.append([parent, partition, record.storage_id if record else None])
-    return hashlib.sha256(json.dumps(sorted(versions, key=str)).encode()).hexdigest()[:16]
+def _run_key(instance: dg.DagsterInstance, graph: FilmGraph, request: dg.RunRequest, generation: int) -> str:
+    """Which edit (the cursor's generation), what to render, and from which spec versions.
+
+    A run that failed is not requested again for the same edit (the next save, or a re-execution
+    in the UI, retries it); an edit reverted and made again is a new generation, so it renders.
+    """
+    shot = request.partition_key
+    specs = list(SHOT_SPECS) if shot else ["film_spec", "score_spec", "character_spec"]
+    versions = [sorted(key.path[-1] for key in request.asset_selection)]
+    for name in specs:
+        record = instance.get_latest_data_version_record(graph.key(name), True, shot)
+        versions.append([name, str(extract_data_version_from_entry(record.event_log_entry)) if record else None])
+    return f"{generation}:" + hashlib.sha256(json.dumps(versions).encode()).hexdigest()[:12]
 
 
 def _runs_ended_since(instance: dg.DagsterInstance, graph: FilmGraph, since: float) -> bool:

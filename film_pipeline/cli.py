@@ -1,4 +1,4 @@
-"""The `film` command: render, plan and status for one film directory.
+"""The `film` command: render, plan and status for one film directory; `film ui` for the UI.
 
 Exit codes: 0 success, 1 a render step failed (the summary names the shot), 2 bad input
 (film.yaml, profile, arguments), 3 another render holds FILM_HOME, 4 the object store is down or
@@ -57,6 +57,10 @@ def _parser() -> argparse.ArgumentParser:
     share.add_argument("film_dir", type=Path)
     share.add_argument("--hours", type=float, default=72.0, help="how long the link works (default 72)")
     share.set_defaults(handler=_share)
+    ui = commands.add_parser("ui", help="Dagster's UI, sensors and schedules for the films under $FILM_HOME")
+    ui.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    ui.add_argument("--port", type=int, default=3000, help="port (default 3000)")
+    ui.set_defaults(handler=_ui)
     for command in (render, plan, status):
         command.add_argument("film_dir", type=Path, help="the film's directory (holding film.yaml)")
         command.add_argument("--profile", help="model profile for this run (default: the film's `profile:`)")
@@ -187,3 +191,9 @@ def _share(args) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _ui(args) -> int:
+    from film_pipeline.ui import serve
+
+    return serve(args.host, args.port)

@@ -39,7 +39,7 @@ class Watcher:
         return {r.partition_key: sorted(k.path[-1] for k in r.asset_selection) for r in data.run_requests}
 
     def launch(self, data) -> None:
-        for request in data.run_requests:
+        for request in getattr(data, "run_requests", data):
             result = self.defs.resolve_job_def(request.job_name).execute_in_process(
                 instance=self.instance, partition_key=request.partition_key, asset_selection=request.asset_selection,
                 run_config=QUIET, tags=request.tags, raise_on_error=False)
@@ -58,6 +58,12 @@ def test_the_sensor_requests_exactly_the_edited_shot_then_the_cut(rendered):
     assert data.run_requests[0].tags["launched_by"] == "sensor"
     again = watcher.tick()  # the run is not done yet: the same run key, so the daemon does not ask twice
     assert [r.run_key for r in again.run_requests] == [r.run_key for r in data.run_requests]
+
+    request = data.run_requests[0]
+    halfway = request.with_replaced_attrs(asset_selection=request.asset_selection[:1])  # the storyboard is done
+    watcher.launch([halfway])
+    rest = watcher.tick()  # what is left of the shot, not the whole shot again
+    assert watcher.requested(rest) == {"b": ["clip", "upscaled_clip"]} and rest.run_requests[0].run_key != request.run_key
 
     watcher.launch(data)
     cut = watcher.tick()

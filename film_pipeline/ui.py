@@ -1,0 +1,69 @@
+"""`film ui`: Dagster's webserver and daemon (sensors, schedules, the run queue) for every film under
+$FILM_HOME, on 127.0.0.1 by default, sharing the instance `film render` writes to.
+
+`dagster dev` runs in a session of its own with SIGINT and SIGTERM restored to their defaults
+(a background shell leaves them ignored, and then it never stops). Ctrl-C or SIGTERM to
+`film ui` asks it to shut down; whatever is left of its process group after a grace period,
+code servers and run workers included, is killed, so nothing outlives the command.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from film_pipeline.home import dagster_home, film_home
+
+GRACE_SECONDS = 20.0
+
+
+def dagster_dev_command(host: str, port: int) -> list[str]:
+    dagster = Path(sys.executable).with_name("dagster")
+    return [str(dagster), "dev", "-m", "film_pipeline.definitions", "-h", host, "-p", str(port)]
+
+
+def _default_signals() -> None:
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, signal.SIG_DFL)
+
+
+def serve(host: str = "127.0.0.1", port: int = 3000) -> int:
+    """Run the UI until Ctrl-C or SIGTERM; returns dagster dev's exit code (0 after a clean stop)."""
+    env = {**os.environ, "DAGSTER_HOME": str(dagster_home()), "FILM_HOME": str(film_home())}
+    server = subprocess.Popen(dagster_dev_command(host, port), env=env, start_new_session=True,
+                              preexec_fn=_default_signals)
+    print(f"film: Dagster UI on http://{host}:{port} (FILM_HOME={film_home()}); Ctrl-C stops it", file=sys.stderr,
+          flush=True)
+    stopping = []
+
+    def stop(number, _frame):
+        stopping.append(number)
+        _signal_group(server.pid, signal.SIGINT)  # dagster dev's own clean shutdown
+
+    previous = {number: signal.signal(number, stop) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while server.poll() is None and not stopping:
+            time.sleep(0.2)
+        code = _wait_then_kill(server) if stopping else server.returncode
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        _signal_group(server.pid, signal.SIGKILL)  # anything still in its session
+    return 0 if stopping else code
+
+
+def _wait_then_kill(server: subprocess.Popen) -> int:
+    try:
+        return server.wait(timeout=GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        _signal_group(server.pid, signal.SIGKILL)
+        return server.wait()
+
+
+def _signal_group(group: int, number: int) -> None:
+    try:
+        os.killpg(group, number)
+    except (ProcessLookupError, PermissionError):
+        pass

@@ -1,0 +1,168 @@
+"""`film ui` for real: the webserver and daemon on 127.0.0.1, GraphQL, the sensor through the
+daemon, a headless Chromium on the asset graph, and a clean stop with no process left behind.
+
+The tests share one server and run in file order on one xdist worker (`--dist loadgroup`); the
+last one stops it.
+"""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from film_pipeline_tests.conftest import edit_film, shot
+
+pytestmark = pytest.mark.xdist_group("film-ui")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FILM = str(Path(sys.executable).with_name("film"))
+
+
+@dataclass
+class UI:
+    home: Path
+    port: int
+    process: subprocess.Popen
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def graphql(self, query: str) -> dict:
+        request = urllib.request.Request(f"{self.url}/graphql", data=json.dumps({"query": query}).encode(),
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            answer = json.load(response)
+        assert "errors" not in answer, answer
+        return answer["data"]
+
+    def runs(self) -> list[dict]:
+        data = self.graphql('{ runsOrError(filter: {tags: [{key: "film", value: "mini"}]}) { ... on Runs { results {'
+                            ' jobName status tags { key value } } } } }')
+        return [{"job": r["jobName"], "status": r["status"], **{t["key"]: t["value"] for t in r["tags"]}}
+                for r in data["runsOrError"]["results"]]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def processes_with(marker: str) -> list[str]:
+    """Command lines of live processes whose environment holds `marker` (the server's children too)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and marker.encode() in (proc / "environ").read_bytes().split(b"\0"):
+                found.append((proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.fixture(scope="module")
+def ui(baseline, tmp_path_factory):
+    home = tmp_path_factory.mktemp("ui") / "home"
+    shutil.copytree(baseline, home)
+    log = home / "ui.log"
+    env = {**os.environ, "FILM_HOME": str(home), "FILM_SENSOR_INTERVAL": "2"}
+    with open(log, "w") as out:
+        process = subprocess.Popen([FILM, "ui", "--port", str(port := free_port())], env=env, stdout=out,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    server = UI(home, port, process, log)
+    deadline = time.monotonic() + 180
+    while True:
+        try:
+            with urllib.request.urlopen(f"{server.url}/server_info", timeout=5):
+                break
+        except OSError:
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, f"the UI did not start in 180 s:\n{log.read_text()}"
+            time.sleep(1)
+    server.graphql("mutation { setNuxSeen }")  # the one-time newsletter dialog would cover the screenshot
+    yield server
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def test_the_ui_listens_on_loopback_only(ui):
+    listening = subprocess.run(["ss", "-ltnH", f"sport = :{ui.port}"], capture_output=True, text=True).stdout
+    if not listening.strip():
+        pytest.skip("ss is not installed")  # the graphql tests below still prove the server answers
+    local_addresses = [line.split()[3] for line in listening.splitlines()]
+    assert local_addresses and all(a.startswith("127.0.0.1:") for a in local_addresses), listening
+
+
+def test_graphql_lists_the_films_assets_partitions_sensor_and_schedule(ui):
+    nodes = ui.graphql("{ assetNodes { assetKey { path } partitionKeys groupName } }")["assetNodes"]
+    assets = {"/".join(n["assetKey"]["path"]): n for n in nodes}
+    for name in ("script", "characters", "storyboard", "clip", "upscaled_clip", "voiceover", "soundtrack", "final_cut"):
+        assert f"mini/{name}" in assets
+    assert assets["mini/clip"]["partitionKeys"] == ["a", "b", "c"]
+    assert assets["mini/final_cut"]["groupName"] == "edit"
+    workspace = ui.graphql("{ workspaceOrError { ... on Workspace { locationEntries { locationOrLoadError {"
+                           " ... on RepositoryLocation { repositories { sensors { name sensorState { status } }"
+                           " schedules { name cronSchedule scheduleState { status } } } } } } } } }")
+    (repository,) = workspace["workspaceOrError"]["locationEntries"][0]["locationOrLoadError"]["repositories"]
+    sensors = {s["name"]: s["sensorState"]["status"] for s in repository["sensors"]}
+    assert sensors == {"mini__on_edit": "RUNNING", "mini__automation": "STOPPED"}
+    assert [(s["name"], s["cronSchedule"]) for s in repository["schedules"]] == [("mini__nightly", "0 2 * * *")]
+
+
+def test_saving_an_edit_reruns_exactly_that_shot_then_the_cut(ui):
+    film_dir = ui.home / "films" / "mini"
+    saved = time.monotonic()
+    edit_film(film_dir, lambda doc: shot(doc, "b").__setitem__("prompt", "a city street in the rain"))
+    deadline = saved + 240
+    while True:
+        launched = [r for r in ui.runs() if r.get("launched_by") == "sensor" and r["job"] != "mini__observe_specs"]
+        if any(r["job"] == "mini__render_film" and r["status"] == "SUCCESS" for r in launched):
+            break
+        assert not any(r["status"] == "FAILURE" for r in launched), launched
+        assert time.monotonic() < deadline, f"no finished rerun after 240 s: {launched}\n{ui.log.read_text()[-3000:]}"
+        time.sleep(1)
+    print(f"\nedit saved -> the shot and the cut re-rendered, seen over GraphQL: {time.monotonic() - saved:.1f} s")
+    shots = [r for r in launched if r["job"] == "mini__render_shot"]
+    assert [(r.get("dagster/partition"), r["status"]) for r in shots] == [("b", "SUCCESS")]
+    assert len([r for r in launched if r["job"] == "mini__render_film"]) == 1
+
+
+@pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"), reason="chromium is not installed (.ci/run installs it)")
+def test_headless_chromium_shows_the_films_asset_graph(ui, tmp_path):
+    assert CHROMIUM, "chromium must be installed in CI (.ci/run installs Debian's chromium)"
+    page = f"{ui.url}/assets/mini/final_cut?view=lineage&lineageScope=upstream&lineageDepth=6"
+    flags = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+             "--window-size=1800,1000", "--virtual-time-budget=20000"]
+    screenshot = tmp_path / "asset-graph.png"
+    subprocess.run(flags + [f"--user-data-dir={tmp_path / 'shot'}", f"--screenshot={screenshot}", page],
+                   capture_output=True, timeout=120, check=True)
+    dom = subprocess.run(flags + [f"--user-data-dir={tmp_path / 'dom'}", "--dump-dom", page],
+                         capture_output=True, text=True, timeout=120, check=True).stdout
+    for name in ("storyboard", "clip", "upscaled_clip", "voiceover", "soundtrack", "script", "final_cut"):
+        assert f">{name}<" in dom, f"the asset graph does not show {name}"
+    assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and screenshot.stat().st_size > 20_000
+    print(f"\nscreenshot: {screenshot}")
+
+
+def test_sigterm_stops_the_ui_and_every_child(ui):
+    marker = f"FILM_HOME={ui.home}"
+    assert len(processes_with(marker)) >= 3  # film ui, dagster dev, the webserver, the daemon, code servers
+    ui.process.send_signal(signal.SIGTERM)
+    assert ui.process.wait(timeout=60) == 0
+    deadline = time.monotonic() + 10
+    while processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert processes_with(marker) == []
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"{ui.url}/server_info", timeout=5)
