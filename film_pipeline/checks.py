@@ -13,6 +13,7 @@ measuring functions are plain functions of a file, so the tests and `film` can u
 
 import json
 import subprocess
+import wave
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from pathlib import Path
 import dagster as dg
 import numpy as np
 
-from film_pipeline.media import FFMPEG, read_audio, read_video
+from film_pipeline.media import FFMPEG, read_video, read_wav
 from film_pipeline.store import ArtifactStore, IntegrityError, artifact_key
 
 BLACK_LEVEL = 8.0        # mean 8-bit luma below this is black
@@ -73,12 +74,12 @@ def picture_alive(path: Path) -> Finding:
 
 
 def audio_healthy(path: Path) -> Finding:
-    samples = read_audio(path)[:, 0]
+    samples = read_wav(path)  # every channel as stored: a downmix would change the peaks
     if samples.size == 0:
         return Finding(False, "the soundtrack has no samples")
     peak = float(np.abs(samples).max())
     clipped = float(np.mean(np.abs(samples) >= CLIPPED_LEVEL))
-    metadata = {"peak": round(peak, 4), "clipped_share": round(clipped, 5), "seconds": round(samples.size / 48_000, 3)}
+    metadata = {"peak": round(peak, 4), "clipped_share": round(clipped, 5), "seconds": round(len(samples) / 48_000, 3)}
     if peak < SILENCE_PEAK:
         return Finding(False, "the soundtrack is silent", metadata)
     if clipped > CLIPPED_SHARE:
@@ -149,7 +150,8 @@ def evaluate(store: ArtifactStore, manifest_key: str, spec: CheckSpec) -> Findin
     """Run one check on a stored artifact; a missing or corrupted file is a failed check, not a crash."""
     try:
         return spec.measure(store, store.read_json(manifest_key))
-    except (IntegrityError, OSError, KeyError, ValueError, json.JSONDecodeError, subprocess.SubprocessError) as error:
+    except (IntegrityError, OSError, KeyError, ValueError, EOFError, wave.Error, json.JSONDecodeError,
+            subprocess.SubprocessError) as error:
         return Finding(False, f"could not read the artifact: {error}", {"manifest": manifest_key})
 
 

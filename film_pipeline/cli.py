@@ -97,10 +97,14 @@ def _render(args) -> int:
             "materialized": [{"asset": a, "partition": p} for a, p in result.materialized],
             "final_cut": str(result.final_cut) if result.final_cut else None,
             "failed": [{"step": step, "error": error} for step, error in result.failures],
+            "warnings": [{"check": check, "found": found} for check, found in result.warnings],
         }, indent=1))
     elif not result.failures:
         done = f"{len(result.materialized)} step(s) rendered" if result.materialized else "already up to date"
         print(f"{result.film}: {done}; final cut: {result.final_cut}")
+    if result.warnings and not args.json:
+        for check, found in result.warnings:
+            print(f"film: warning: {check}: {found}", file=sys.stderr)
     if result.failures:
         print(f"film: {len(result.failures)} step(s) failed; the other shots are kept, fix and run again to resume:",
               file=sys.stderr)
@@ -189,11 +193,11 @@ def _share(args) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 def _ui(args) -> int:
     from film_pipeline.ui import serve
 
     return serve(args.host, args.port)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

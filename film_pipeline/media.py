@@ -80,6 +80,15 @@ def write_wav(path: Path, samples: np.ndarray, rate: int = SAMPLE_RATE) -> None:
         out.writeframes(pcm.tobytes())
 
 
+def read_wav(path: Path) -> np.ndarray:
+    """A 16-bit PCM WAV as written by `write_wav`: float samples, shape (n, channels), no remixing."""
+    with wave.open(str(path), "rb") as source:
+        if source.getsampwidth() != 2:
+            raise ValueError(f"{path} is not 16-bit PCM")
+        raw = source.readframes(source.getnframes())
+        return (np.frombuffer(raw, dtype="<i2").reshape(-1, source.getnchannels()) / 32767).astype(np.float32)
+
+
 def read_audio(path: Path, rate: int = SAMPLE_RATE, channels: int = 1) -> np.ndarray:
     """Decode any audio file to float32 samples at `rate`, shape (n, channels), resampled by ffmpeg."""
     raw = subprocess.run(

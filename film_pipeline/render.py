@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES, RunsFilter
 
 from film_pipeline.assets import FilmGraph, sync_shot_partitions
 from film_pipeline.definitions import build_definitions
@@ -24,6 +25,9 @@ from film_pipeline.planning import QUIET, Plan, needs_every_shot, plan_film
 from film_pipeline.profiles import ProfileError, profile_names
 from film_pipeline.store import ArtifactStore, artifact_key, open_store
 
+
+
+RUN_FAILED = ("run", "the run failed")
 
 
 class RenderBusyError(RuntimeError):
@@ -48,6 +52,7 @@ class RenderResult:
     plan: Plan
     materialized: list[tuple[str, str | None]] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)  # (what, error message)
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # (check, what it found): failed WARN checks
     final_cut: Path | None = None
 
 
@@ -102,6 +107,7 @@ def render_film(film_dir: Path | str, profile: str | None = None,
     """Render whatever is missing or out of date; `on_run(label, steps)` reports each finished run."""
     with render_lock():
         session = open_session(film_dir, profile)
+        release_abandoned_runs(session.instance)
         register_film(session.film.path.parent)
         sync_shot_partitions(session.instance, session.graph.partitions.name, [s.id for s in session.film.shots])
         observe_specs(session)
@@ -123,6 +129,22 @@ def render_film(film_dir: Path | str, profile: str | None = None,
         return result
 
 
+def release_abandoned_runs(instance: dg.DagsterInstance) -> None:
+    """A render that was killed leaves its run "started" and its `gpu` pool slot claimed, and the
+    next render would wait for that slot forever. Holding the render lock, no other `film render`
+    is alive: its runs are marked failed, and slots held by runs no longer in progress are freed."""
+    for record in instance.get_run_records(RunsFilter(tags={"launched_by": "film-cli"}, statuses=IN_PROGRESS_RUN_STATUSES)):
+        instance.report_run_failed(record.dagster_run, "the `film render` that ran it stopped (killed or crashed)")
+    storage = instance.event_log_storage
+    if not storage.supports_global_concurrency_limits:
+        return
+    for pool in storage.get_concurrency_keys():
+        for slot in storage.get_concurrency_info(pool).claimed_slots:
+            run = instance.get_run_by_id(slot.run_id)
+            if run is None or run.status not in IN_PROGRESS_RUN_STATUSES:
+                storage.free_concurrency_slots_for_run(slot.run_id)
+
+
 def _execute(session: Session, request: dg.RunRequest, result: RenderResult) -> None:
     run = session.defs.resolve_job_def(request.job_name).execute_in_process(
         instance=session.instance, partition_key=request.partition_key, asset_selection=request.asset_selection,
@@ -131,7 +153,16 @@ def _execute(session: Session, request: dg.RunRequest, result: RenderResult) -> 
     for event in run.get_asset_materialization_events():
         materialization = event.event_specific_data.materialization
         result.materialized.append((materialization.asset_key.path[-1], materialization.partition))
-    result.failures.extend(_failure_messages(run))
+    checks_failed = []
+    for check in run.get_asset_check_evaluations():
+        if not check.passed:
+            label = f"{check.asset_key.path[-1]}{f'[{check.partition}]' if check.partition else ''} check {check.check_name}"
+            found = (label, str(check.metadata["summary"].value if "summary" in check.metadata else check.description))
+            (checks_failed if check.severity == dg.AssetCheckSeverity.ERROR else result.warnings).append(found)
+    step_failures = _failure_messages(run)
+    if checks_failed and step_failures == [RUN_FAILED]:
+        step_failures = []  # the run failed because a blocking check did; the check says why
+    result.failures.extend(checks_failed + step_failures)
 
 
 def _failure_messages(run) -> list[tuple[str, str]]:
@@ -143,7 +174,7 @@ def _failure_messages(run) -> list[tuple[str, str]]:
             label = event.step_key + (f"[{run.dagster_run.tags.get('dagster/partition')}]"
                                       if run.dagster_run.tags.get("dagster/partition") else "")
             failures.append((label, f"{cause.cls_name}: {cause.message.strip()}"))
-    return failures or ([("run", "the run failed")] if not run.success else [])
+    return failures or ([RUN_FAILED] if not run.success else [])
 
 
 def _final_cut_video(session: Session, store: ArtifactStore) -> dict | None:

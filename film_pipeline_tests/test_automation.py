@@ -184,3 +184,23 @@ def test_model_assets_share_the_gpu_pool_and_runs_stay_in_one_process(rendered):
     assert {n.name: n.definition.pool for n in film_job.graph.nodes}["mini__final_cut"] is None
     for job in (session.graph.shot_job, session.graph.film_job):
         assert session.defs.resolve_job_def(job).executor_def.name == "in_process"
+
+
+def test_a_killed_renders_run_and_gpu_slot_do_not_block_the_next_render(rendered):
+    import threading
+
+    from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus
+
+    instance = get_instance()
+    dead = instance.add_run(DagsterRun(job_name="mini__render_shot", run_id="0" * 8 + "-dead-run",
+                                       status=DagsterRunStatus.STARTED, tags={"launched_by": "film-cli", "film": "mini"}))
+    instance.event_log_storage.claim_concurrency_slot("gpu", dead.run_id, "mini__clip")
+    edit_film(rendered, lambda doc: shot(doc, "b").__setitem__("prompt", "a city street in the rain"))
+    outcome = []
+    worker = threading.Thread(target=lambda: outcome.append(render_film(rendered)), daemon=True)
+    worker.start()
+    worker.join(timeout=180)
+    assert outcome, "the render waited for the dead run's gpu slot"
+    assert not outcome[0].failures and ("clip", "b") in outcome[0].materialized
+    assert instance.get_run_by_id(dead.run_id).status == DagsterRunStatus.FAILURE
+    assert instance.event_log_storage.get_concurrency_info("gpu").claimed_slots == []

@@ -98,3 +98,24 @@ def test_audio_check_fails_on_silence_and_clipping(tmp_path):
     assert results["ok"].passed
     assert not results["silent"].passed and "silent" in results["silent"].summary
     assert not results["clipped"].passed and "clipped" in results["clipped"].summary
+
+
+def test_a_clip_short_of_frames_fails_its_blocking_check_and_never_reaches_the_cut(rendered):
+    from film_pipeline.backends import register
+    from film_pipeline.backends.camera import CameraMove
+    from film_pipeline.render import render_film
+    from film_pipeline_tests.conftest import edit_film
+
+    class DroppingCamera(CameraMove):  # a motion model that loses the last frame
+        name = "dropping-camera"
+
+        def animate(self, keyframe, request):
+            return iter(list(super().animate(keyframe, request))[:-1])
+
+    register("motion", DroppingCamera)
+    edit_film(rendered, lambda doc: doc.__setitem__("models", {"motion": {"backend": "dropping-camera"}}))
+    result = render_film(rendered)
+    failed = dict(result.failures)
+    assert failed["clip[b] check exact_frames"] == "11 frames where the script asks for 12"
+    assert {a for a, _ in result.materialized} == {"script", "clip"}  # no upscale, soundtrack or cut from bad clips
+    assert result.final_cut is None
