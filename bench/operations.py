@@ -1,7 +1,7 @@
 """Dagster operations on the demo film: per-run overhead of the in-process and multiprocess
 executors, and the time from saving an edit to the UI showing the finished rerun.
 
-    .venv/bin/python bench/operations.py [--runs N] [--sensor-interval S]
+    .venv/bin/python bench/operations.py [--runs N] [--ui-runs N] [--sensor-interval S] [--home DIR]
 
 Renders the demo once in a temporary FILM_HOME (preview profile), then:
 1. Executors. Each shot's run (storyboard, clip, upscaled_clip, voiceover) executed again with
@@ -62,7 +62,7 @@ def run_shot(executor: str, shot: str) -> float:
 
     target = shot_job_multiprocess if executor == "multiprocess" else shot_job_in_process
     started = time.perf_counter()
-    with dg.execute_job(dg.reconstructable(target), instance=get_instance(), partition_key=shot,
+    with dg.execute_job(dg.reconstructable(target), instance=get_instance(), tags={"dagster/partition": shot},
                         run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}) as result:
         assert result.success, f"{executor} run of {shot} failed"
     return time.perf_counter() - started
@@ -153,22 +153,26 @@ def edit_to_ui(film_dir: Path, runs: int, interval: int) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=1, help="no-op runs of every shot per executor")
+    parser.add_argument("--ui-runs", type=int, default=3, help="edits timed through the UI")
     parser.add_argument("--sensor-interval", type=int, default=10)
+    parser.add_argument("--home", type=Path, help="reuse this FILM_HOME (kept afterwards) instead of a fresh one")
     args = parser.parse_args()
     from film_pipeline.render import render_film
 
-    home = Path(tempfile.mkdtemp(prefix="film-bench-ops-"))
+    home = args.home or Path(tempfile.mkdtemp(prefix="film-bench-ops-"))
     os.environ["FILM_HOME"] = str(home)
     film_dir = home / "films" / "demo"
-    shutil.copytree(REPO / "data" / "films" / "demo", film_dir)
+    if not film_dir.exists():
+        shutil.copytree(REPO / "data" / "films" / "demo", film_dir)
     started = time.perf_counter()
     assert not render_film(film_dir).failures
     print(f"demo first render: {time.perf_counter() - started:.1f} s ({os.cpu_count()} cores)\n")
     print("\n".join(executors(film_dir, args.runs)) + "\n")
     render_film(film_dir)  # the cut again, so the UI starts from a finished film
-    print("\n".join(edit_to_ui(film_dir, args.runs, args.sensor_interval)))
-    shutil.rmtree(home, ignore_errors=True)
+    print("\n".join(edit_to_ui(film_dir, args.ui_runs, args.sensor_interval)))
+    if not args.home:
+        shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -144,6 +144,11 @@ def sync_shot_partitions(instance: dg.DagsterInstance, partitions_name: str, sho
     return added, removed
 
 
+def model_id(ident: dict) -> str:
+    """The model a backend runs (a hub id, a package, or the backend itself when it has none)."""
+    return str(ident["settings"].get("model") or ident["backend"])
+
+
 def profile_of(film: Film, settings: RenderSettings) -> str:
     return settings.profile or film.profile
 
@@ -396,7 +401,7 @@ class _FilmContext:
                 for name, image in cast:
                     files[f"ref-{name}"] = workdir / f"{name}.png"
                     image.save(files[f"ref-{name}"])
-                return files, {"backend": backend.name, "characters": len(cast),
+                return files, {"backend": backend.name, "model": model_id(spec["backend"]), "characters": len(cast),
                                "seed": ", ".join(f"{c['name']}={c['seed']}" for c in spec["characters"]) or "none",
                                "conditions_shots": conditions_on_references(backend)}
 
@@ -425,7 +430,7 @@ class _FilmContext:
                 for name, image in references.items():  # what kept each character the same
                     files[f"ref-{name}"] = workdir / f"ref-{name}.png"
                     image.save(files[f"ref-{name}"])
-                return files, {"character_references": ", ".join(references) or "none", "backend": backend.name, "seed": spec["seed"], "takes": spec["takes"],
+                return files, {"character_references": ", ".join(references) or "none", "backend": backend.name, "model": model_id(spec["backend"]), "seed": spec["seed"], "takes": spec["takes"],
                                "caption": f"{shot} · {spec['prompt']}", "width": spec["size"][0], "height": spec["size"][1]}
 
             return self.render(context, artifacts, "storyboard", shot, [spec_version], make)
@@ -453,7 +458,7 @@ class _FilmContext:
                 frames = _collect_preview(frames, spec["frames"], spec["fps"], preview)
                 count = write_video(path, frames, spec["fps"], tuple(spec["size"]))
                 return {"video": path, "frame": still, "preview": preview}, {
-                                         "backend": backend.name, "frames": count, "fps": spec["fps"],
+                                         "backend": backend.name, "model": model_id(spec["backend"]), "frames": count, "fps": spec["fps"],
                                          "expected_frames": spec["frames"],
                                          "duration_seconds": round(count / spec["fps"], 3), "camera": spec["camera"],
                                          "pick": spec["pick"], "keyframe": take["key"], "seed": board["info"]["seed"]}
@@ -480,7 +485,7 @@ class _FilmContext:
                 path = workdir / "upscaled.mp4"
                 upscaled = (backend.upscale(f, factor) for f in itertools.chain([first], frames))
                 count = write_video(path, upscaled, clip["info"]["fps"], size, crf=16)
-                return {"video": path}, {"backend": backend.name, "factor": factor, "frames": count, "fps": clip["info"]["fps"],
+                return {"video": path}, {"backend": backend.name, "model": model_id(spec["backend"]), "factor": factor, "frames": count, "fps": clip["info"]["fps"],
                                          "expected_frames": clip["info"].get("expected_frames", clip["info"]["frames"]),
                                          "width": size[0], "height": size[1], "keyframe": clip["info"]["keyframe"],
                                          "seed": clip["info"]["seed"]}
@@ -505,7 +510,7 @@ class _FilmContext:
                 if speech.warning:
                     context.log.warning(f"voiceover[{shot}]: {speech.warning}")
                 write_wav(path, speech.samples, speech.rate)
-                return {"audio": path}, {"backend": speech.backend, "voice": spec["voice"] or "narrator",
+                return {"audio": path}, {"backend": speech.backend, "model": model_id(spec["backend"]), "voice": spec["voice"] or "narrator",
                                          "duration_seconds": round(len(speech.samples) / speech.rate, 3), "text": spec["text"],
                                          "seed": spec["seed"]}
 
@@ -532,7 +537,7 @@ class _FilmContext:
                     context.log.warning(warning)
                 path = workdir / "soundtrack.wav"
                 write_wav(path, mixed)
-                return {"audio": path}, {"backend": spec["backend"]["backend"], "duration_seconds": round(seconds, 3),
+                return {"audio": path}, {"backend": spec["backend"]["backend"], "model": model_id(spec["backend"]), "duration_seconds": round(seconds, 3),
                                          "cues": len(cues), "peak": round(float(np.abs(mixed).max(initial=0)), 3),
                                          "seed": spec["seed"]}
 

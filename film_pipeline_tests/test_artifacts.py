@@ -72,3 +72,16 @@ def test_a_second_render_writes_nothing_new(rendered):
     result = render_film(rendered)
     assert result.materialized == []
     assert {p: p.stat().st_mtime_ns for p in store.rglob("*")} == before
+
+
+def test_clip_metadata_has_an_animated_preview_model_and_frames(rendered):
+    import base64
+    import io
+
+    meta = latest("clip", "b").metadata
+    assert meta["model"].value == "camera-move" and meta["expected_frames"].value == meta["frames"].value == 12
+    markdown = meta["preview_motion"].value
+    assert markdown.startswith("![motion](data:image/webp;base64,")
+    preview = Image.open(io.BytesIO(base64.b64decode(markdown.split(",", 1)[1].rstrip(")"))))
+    assert preview.format == "WEBP" and preview.n_frames == 12 and preview.width == 160
+    assert latest("upscaled_clip", "b").metadata["model"].value == "realesr-animevideov3"
