@@ -119,3 +119,34 @@ def test_a_clip_short_of_frames_fails_its_blocking_check_and_never_reaches_the_c
     assert failed["clip[b] check exact_frames"] == "11 frames where the script asks for 12"
     assert {a for a, _ in result.materialized} == {"script", "clip"}  # no upscale, soundtrack or cut from bad clips
     assert result.final_cut is None
+
+
+def test_out_of_memory_retries_once_with_the_memory_savers_on(rendered):
+    import torch
+
+    from film_pipeline.backends import register
+    from film_pipeline.backends.keyframe import ProceduralKeyframe
+    from film_pipeline.render import render_film
+    from film_pipeline_tests.conftest import edit_film
+
+    attempts = []
+
+    class SmallGpuKeyframe(ProceduralKeyframe):  # fits only with attention slicing, like a big model on a small GPU
+        name = "small-gpu-keyframe"
+
+        def __init__(self, attention_slicing: bool = False, cpu_offload: bool = False):
+            self.attention_slicing = attention_slicing
+
+        def paint(self, request):
+            attempts.append(self.attention_slicing)
+            if not self.attention_slicing:
+                raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+            return super().paint(request)
+
+    register("keyframe", SmallGpuKeyframe)
+    edit_film(rendered, lambda doc: doc.__setitem__("models", {"keyframe": {"backend": "small-gpu-keyframe"}}))
+    result = render_film(rendered)
+    assert not result.failures, result.failures
+    assert ("storyboard", "a") in result.materialized and result.final_cut is not None
+    # each step that paints (the cast, three storyboards) fails once, then retries with the savers on
+    assert attempts.count(False) == 4 and all(after for before, after in zip(attempts, attempts[1:]) if not before)
