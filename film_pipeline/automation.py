@@ -128,6 +128,10 @@ def automation_sensor(graph: FilmGraph) -> dg.AutomationConditionSensorDefinitio
         description=f"Declarative automation for {graph.slug}; the film.yaml sensor keeps observing the specs.")
 
 
+class ObservationError(RuntimeError):
+    """film.yaml could not be read into spec versions."""
+
+
 def observe(repository_def, instance: dg.DagsterInstance, graph: FilmGraph, launched_by: str, profile: str = "") -> None:
     """Record the spec versions of film.yaml as written now, in this process (a run in the UI)."""
     run_config = dict(QUIET)
@@ -138,9 +142,9 @@ def observe(repository_def, instance: dg.DagsterInstance, graph: FilmGraph, laun
         tags={"film": graph.slug, "launched_by": launched_by})
     if not result.success:
         failure = next((e.event_specific_data.error for e in result.all_events if e.is_step_failure), None)
-        cause = failure.cause or failure if failure else None
-        raise RuntimeError(f"could not observe {graph.film_dir / 'film.yaml'}: "
-                           f"{cause.message.strip() if cause else 'the observation failed'}")
+        cause = (failure.cause or failure) if failure else None
+        raise ObservationError(f"could not read the specs of {graph.film_dir / 'film.yaml'}: "
+                               f"{f'{cause.cls_name}: {cause.message.strip()}' if cause else 'the observation failed'}")
 
 
 def _requests(instance: dg.DagsterInstance, graph: FilmGraph, plan: Plan, launched_by: str,

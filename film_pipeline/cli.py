@@ -20,7 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore")  # Dagster's beta/preview notices are not for film-makers
     from film_pipeline.film import FilmError
     from film_pipeline.profiles import ProfileError
-    from film_pipeline.render import ObservationError, RenderBusyError
+    from film_pipeline.automation import ObservationError
+    from film_pipeline.render import RenderBusyError
     from film_pipeline.s3store import StoreAuthError, StoreUnavailableError
 
     try:

@@ -18,6 +18,7 @@ import dagster as dg
 from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES, RunsFilter
 
 from film_pipeline.assets import FilmGraph, sync_shot_partitions
+from film_pipeline.automation import observe
 from film_pipeline.definitions import build_definitions
 from film_pipeline.film import Film, load_film
 from film_pipeline.home import film_home, get_instance, register_film
@@ -32,10 +33,6 @@ RUN_FAILED = ("run", "the run failed")
 
 class RenderBusyError(RuntimeError):
     """Another render holds this FILM_HOME."""
-
-
-class ObservationError(RuntimeError):
-    """film.yaml could not be read into spec versions."""
 
 
 @dataclass
@@ -66,10 +63,7 @@ def open_session(film_dir: Path | str, profile: str | None = None) -> Session:
 
 
 def observe_specs(session: Session) -> None:
-    result = session.defs.resolve_job_def(session.graph.observe_job).execute_in_process(
-        instance=session.instance, run_config=QUIET, raise_on_error=False)
-    if not result.success:
-        raise ObservationError(f"could not read the specs of {session.film.path}: {_failure_messages(result)[0][1]}")
+    observe(session.defs.get_repository_def(), session.instance, session.graph, launched_by="film-cli")
 
 
 def current_plan(film_dir: Path | str, profile: str | None = None) -> tuple[Session, Plan]:
