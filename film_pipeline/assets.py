@@ -12,6 +12,7 @@ also the artifact's key in the store, so an existing version is reused rather th
 """
 
 import base64
+from collections import Counter
 import io
 import itertools
 import json
@@ -32,6 +33,8 @@ from film_pipeline.backends import (CharacterLook, KeyframeRequest, MotionReques
                                     release_accelerator_memory, with_memory_savers)
 from film_pipeline.checks import build_checks
 from film_pipeline.conditions import inputs_changed
+from film_pipeline.cost import Prices, device_of
+from film_pipeline.scoring import best_take, clip_scores, image_scores
 from film_pipeline.expansion import expand_film
 from film_pipeline.film import Film, film_slug, load_film
 from film_pipeline.media import (SAMPLE_RATE, peak_memory_mb, read_audio, read_video, reset_peak_memory, thumbnail,
@@ -57,6 +60,8 @@ PARENTS = {
 }
 # Assets that run a model share the `gpu` pool (limit 1 in dagster.yaml): one GPU, never two steps on it.
 GPU_POOL = "gpu"
+# Artifacts actually generated (not reused) in this process, by asset: what "undo for free" counts.
+GENERATIONS: Counter = Counter()
 MODEL_ASSETS = ("characters", "storyboard", "clip", "upscaled_clip", "voiceover", "soundtrack")
 GROUPS = {"script": "script", "characters": "pictures", "storyboard": "pictures", "clip": "motion", "upscaled_clip": "motion",
           "voiceover": "sound", "soundtrack": "sound", "final_cut": "edit"}
@@ -290,13 +295,14 @@ class _FilmContext:
         """
         version = version_of(name, CODE_VERSIONS[name], inputs)
         manifest_key = artifact_key(self.slug, name, shot, version, "json")
-        reused = store.exists(manifest_key)
+        manifest = self.stored_version(store, name, shot, version, manifest_key)
+        reused = manifest is not None
         if reused:
-            manifest = store.read_json(manifest_key)
-            for stored in manifest["files"].values():
-                store.local_path(stored["key"], stored["sha256"])
-            context.log.info(f"{name}[{shot or '-'}] {version} is already in the store: reused, not re-rendered")
+            origin = manifest.get("reused_from")
+            context.log.info(f"{name}[{shot or '-'}] {version} is already in the store"
+                             f"{f' (made for {origin})' if origin else ''}: reused, not re-rendered")
         else:
+            GENERATIONS[name] += 1
             started = time.perf_counter()
             reset_peak_memory()
             with tempfile.TemporaryDirectory(prefix=f"{name}-") as workdir:
@@ -305,12 +311,45 @@ class _FilmContext:
                           for role, path in files.items()}
             info["seconds"] = round(time.perf_counter() - started, 3)
             info["peak_rss_mb"] = peak_memory_mb()
+            info.setdefault("device", "cpu")
+            info.update({k: v for k, v in self.provenance(context, store, shot).items() if k not in info})
             manifest = {"asset": name, "shot": shot, "version": version, "primary": next(iter(files)),
-                        "files": stored, "info": info}
+                        "files": stored, "info": info, "specs": self.spec_versions(context, shot)}
             store.put_json(manifest_key, manifest)
+            store.put_json(shared_key(name, version), {"manifest": manifest_key})
             context.log.info(f"{name}[{shot or '-'}] rendered in {info['seconds']:.2f}s")
         return dg.MaterializeResult(data_version=dg.DataVersion(version),
                                     metadata=self.metadata(store, manifest, reused))
+
+    def stored_version(self, store: ArtifactStore, name: str, shot: str | None, version: str,
+                       manifest_key: str) -> dict | None:
+        """This version's manifest if the store has it: this film's own, or another film's copied over
+        (an identical shot in two films is made once). Every file is verified on the way."""
+        if store.exists(manifest_key):
+            manifest = store.read_json(manifest_key)
+            for stored in manifest["files"].values():
+                store.local_path(stored["key"], stored["sha256"])
+            return manifest
+        if not store.exists(shared_key(name, version)):
+            return None
+        original = store.read_json(store.read_json(shared_key(name, version))["manifest"])
+        files = {role: stored_dict(store.put_file(artifact_key(self.slug, name, shot, version, _ext(role, Path(f["key"]))),
+                                                  store.local_path(f["key"], f["sha256"])))
+                 for role, f in original["files"].items()}
+        manifest = {**original, "shot": shot, "files": files, "reused_from": original["files"][original["primary"]]["key"]}
+        store.put_json(manifest_key, manifest)
+        return manifest
+
+    def provenance(self, context, store: ArtifactStore, shot: str | None) -> dict:
+        """The profile (and, for a shot, the prompt) an artifact was made under, for `film history`."""
+        found = {"profile": self.spec(context, store, "film_spec", None)[1]["profile"]}
+        if shot:
+            found["prompt"] = self.spec(context, store, "visual_spec", shot)[1]["prompt"]
+        return found
+
+    def spec_versions(self, context, shot: str | None) -> dict[str, str]:
+        """The shot's spec versions when this was made: what `film rollback` restores."""
+        return {name: self._latest_version(context, name, shot, is_source=True) for name in SHOT_SPECS} if shot else {}
 
     @staticmethod
     def metadata(store: ArtifactStore, manifest: dict, reused: bool) -> dict:
@@ -320,6 +359,7 @@ class _FilmContext:
             "uri": dg.MetadataValue.url(primary["uri"]), "sha256": primary["sha256"],
             "bytes": dg.MetadataValue.int(primary["bytes"]),
             "seconds": dg.MetadataValue.float(float(info["seconds"])), "reused": reused,
+            "cost_usd": round(Prices.from_env().of(float(info["seconds"]), info.get("device", "cpu")), 6),
             "path": dg.MetadataValue.path(str(store.local_path(primary["key"]))),
         }
         for key, value in info.items():
@@ -330,7 +370,7 @@ class _FilmContext:
             elif isinstance(value, (str, int, float, bool)):
                 meta[key] = value
         for role, stored in manifest["files"].items():
-            if stored["key"].endswith(".png") and (role in ("take1", "poster", "contact_sheet", "frame")
+            if stored["key"].endswith(".png") and (role in ("take1", "takes_sheet", "poster", "contact_sheet", "frame")
                                                   or role.startswith("ref-")):
                 meta[f"preview_{role}"] = image_markdown(Image.open(store.local_path(stored["key"])), caption=role)
             elif role == "preview":  # an animated WebP, small enough to live in the event log
@@ -401,7 +441,8 @@ class _FilmContext:
                 for name, image in cast:
                     files[f"ref-{name}"] = workdir / f"{name}.png"
                     image.save(files[f"ref-{name}"])
-                return files, {"backend": backend.name, "model": model_id(spec["backend"]), "characters": len(cast),
+                return files, {"backend": backend.name, "model": model_id(spec["backend"]), "device": device_of(backend),
+                               "characters": len(cast),
                                "seed": ", ".join(f"{c['name']}={c['seed']}" for c in spec["characters"]) or "none",
                                "conditions_shots": conditions_on_references(backend)}
 
@@ -420,17 +461,27 @@ class _FilmContext:
             def make(workdir: Path):
                 references = {look.name: reference_image(artifacts, self.slug, backend, spec["backend"], look)
                               for look in looks} if conditions_on_references(backend) else {}
-                files = {}
+                files, painted, scores = {}, [], {}
                 for take in range(1, spec["takes"] + 1):
                     request = KeyframeRequest(spec["prompt"], spec["style"], looks, spec["seed"] + take - 1,
                                               tuple(spec["size"]), tuple(references.values()))
+                    image = backend.paint(request)
                     files[f"take{take}"] = workdir / f"take{take}.png"
-                    backend.paint(request).save(files[f"take{take}"])
-                    context.log.info(f"storyboard[{shot}] take {take}/{spec['takes']} painted")
+                    image.save(files[f"take{take}"])
+                    scores[take] = image_scores(image)
+                    painted.append(image)
+                    context.log.info(f"storyboard[{shot}] take {take}/{spec['takes']} painted, score {scores[take]['total']:.3f}")
+                best = best_take(scores)
+                if spec["takes"] > 1:  # the takes side by side with their scores, the best one starred
+                    files["takes_sheet"] = workdir / "takes.png"
+                    edit.contact_sheet([(_take_label(t, scores[t], t == best), img) for t, img in enumerate(painted, 1)],
+                                       columns=4).save(files["takes_sheet"])
                 for name, image in references.items():  # what kept each character the same
                     files[f"ref-{name}"] = workdir / f"ref-{name}.png"
                     image.save(files[f"ref-{name}"])
-                return files, {"character_references": ", ".join(references) or "none", "backend": backend.name, "model": model_id(spec["backend"]), "seed": spec["seed"], "takes": spec["takes"],
+                return files, {"character_references": ", ".join(references) or "none", "backend": backend.name,
+                               "model": model_id(spec["backend"]), "device": device_of(backend), "seed": spec["seed"],
+                               "takes": spec["takes"], "best_take": best, "scores": {str(t): v for t, v in scores.items()},
                                "caption": f"{shot} · {spec['prompt']}", "width": spec["size"][0], "height": spec["size"][1]}
 
             return self.render(context, artifacts, "storyboard", shot, [spec_version], make)
@@ -443,25 +494,36 @@ class _FilmContext:
             artifacts, shot = store.get(), context.partition_key
             board_version, board = self.upstream(context, artifacts, "storyboard", shot)
             spec_version, spec = self.spec(context, artifacts, "motion_spec", shot)
-            take = board["files"].get(f"take{spec['pick']}")
+            pick = board["info"].get("best_take", 1) if spec["pick"] == "best" else spec["pick"]
+            take = board["files"].get(f"take{pick}")
             if take is None:
-                raise ValueError(f"shot `{shot}` picks take {spec['pick']} but its storyboard has {board['info']['takes']}; "
+                raise ValueError(f"shot `{shot}` picks take {pick} but its storyboard has {board['info']['takes']}; "
                                  f"lower `pick` or raise `takes` in film.yaml")
             backend = self.backend(context, "motion", spec["backend"])
 
             def make(workdir: Path):
                 keyframe = Image.open(artifacts.local_path(take["key"], take["sha256"])).convert("RGB")
-                request = MotionRequest(spec["camera"], spec["motion"], spec["frames"], spec["fps"], tuple(spec["size"]),
-                                        board["info"]["caption"], board["info"]["seed"])
-                path, still, preview = workdir / "clip.mp4", workdir / "frame.png", workdir / "preview.webp"
-                frames = _keep_frame(backend.animate(keyframe, request), spec["frames"] // 2, still)
-                frames = _collect_preview(frames, spec["frames"], spec["fps"], preview)
-                count = write_video(path, frames, spec["fps"], tuple(spec["size"]))
-                return {"video": path, "frame": still, "preview": preview}, {
-                                         "backend": backend.name, "model": model_id(spec["backend"]), "frames": count, "fps": spec["fps"],
-                                         "expected_frames": spec["frames"],
-                                         "duration_seconds": round(count / spec["fps"], 3), "camera": spec["camera"],
-                                         "pick": spec["pick"], "keyframe": take["key"], "seed": board["info"]["seed"]}
+                takes, scores = {}, {}
+                for clip_take in range(1, spec.get("clip_takes", 1) + 1):
+                    request = MotionRequest(spec["camera"], spec["motion"], spec["frames"], spec["fps"], tuple(spec["size"]),
+                                            board["info"]["caption"], board["info"]["seed"] + clip_take - 1, clip_take)
+                    takes[clip_take] = workdir / f"clip{clip_take}.mp4"
+                    write_video(takes[clip_take], backend.animate(keyframe, request), spec["fps"], tuple(spec["size"]))
+                    scores[clip_take] = clip_scores(read_video(takes[clip_take]))
+                    context.log.info(f"clip[{shot}] take {clip_take}: score {scores[clip_take]['total']:.3f}")
+                best = best_take(scores)
+                chosen = best if spec.get("clip_pick", "best") == "best" else spec["clip_pick"]
+                path, still, preview = takes[chosen], workdir / "frame.png", workdir / "preview.webp"
+                frames = _keep_frame(read_video(path), spec["frames"] // 2, still)
+                count = sum(1 for _ in _collect_preview(frames, spec["frames"], spec["fps"], preview))
+                files = {"video": path, "frame": still, "preview": preview,
+                         **{f"clip_take{t}": p for t, p in takes.items() if t != chosen}}
+                return files, {"backend": backend.name, "model": model_id(spec["backend"]), "device": device_of(backend),
+                               "frames": count, "fps": spec["fps"], "expected_frames": spec["frames"],
+                               "duration_seconds": round(count / spec["fps"], 3), "camera": spec["camera"],
+                               "pick": pick, "keyframe": take["key"], "seed": board["info"]["seed"],
+                               "clip_takes": len(takes), "clip_take": chosen, "clip_best": best,
+                               "clip_scores": {str(t): v for t, v in scores.items()}}
 
             return self.render(context, artifacts, "clip", shot,
                                [board_version, spec_version], make)
@@ -485,7 +547,8 @@ class _FilmContext:
                 path = workdir / "upscaled.mp4"
                 upscaled = (backend.upscale(f, factor) for f in itertools.chain([first], frames))
                 count = write_video(path, upscaled, clip["info"]["fps"], size, crf=16)
-                return {"video": path}, {"backend": backend.name, "model": model_id(spec["backend"]), "factor": factor, "frames": count, "fps": clip["info"]["fps"],
+                return {"video": path}, {"backend": backend.name, "model": model_id(spec["backend"]),
+                                         "device": device_of(backend), "factor": factor, "frames": count, "fps": clip["info"]["fps"],
                                          "expected_frames": clip["info"].get("expected_frames", clip["info"]["frames"]),
                                          "width": size[0], "height": size[1], "keyframe": clip["info"]["keyframe"],
                                          "seed": clip["info"]["seed"]}
@@ -506,11 +569,12 @@ class _FilmContext:
                 if not spec["text"].strip():
                     write_wav(path, np.zeros(0, np.float32))
                     return {"audio": path}, {"backend": "none", "duration_seconds": 0.0, "text": "", "seed": spec["seed"]}
-                speech = self.backend(context, "speech", spec["backend"]).speak(spec["text"], spec["voice"], spec["seed"])
+                voice = self.backend(context, "speech", spec["backend"])
+                speech = voice.speak(spec["text"], spec["voice"], spec["seed"])
                 if speech.warning:
                     context.log.warning(f"voiceover[{shot}]: {speech.warning}")
                 write_wav(path, speech.samples, speech.rate)
-                return {"audio": path}, {"backend": speech.backend, "model": model_id(spec["backend"]), "voice": spec["voice"] or "narrator",
+                return {"audio": path}, {"backend": speech.backend, "model": model_id(spec["backend"]), "device": device_of(voice), "voice": spec["voice"] or "narrator",
                                          "duration_seconds": round(len(speech.samples) / speech.rate, 3), "text": spec["text"],
                                          "seed": spec["seed"]}
 
@@ -529,7 +593,8 @@ class _FilmContext:
                 placements = [Placement(shot, start, frames, 0, 0, 0) for shot, start, frames in spec["timeline"]]
                 seconds = total_frames(placements) / spec["fps"]
                 cues = edit.cue_spans(spec["cues"], placements, spec["fps"], spec["seed"])
-                music = self.backend(context, "music", spec["backend"]).score(cues, seconds, SAMPLE_RATE)
+                composer = self.backend(context, "music", spec["backend"])
+                music = composer.score(cues, seconds, SAMPLE_RATE)
                 spoken = [(p, read_audio(artifacts.local_path(m["files"]["audio"]["key"], m["files"]["audio"]["sha256"]))[:, 0])
                           for p, (_, _, m) in zip(placements, voices)]
                 mixed, warnings = edit.mix(music, spoken, spec["fps"], SAMPLE_RATE)
@@ -537,7 +602,7 @@ class _FilmContext:
                     context.log.warning(warning)
                 path = workdir / "soundtrack.wav"
                 write_wav(path, mixed)
-                return {"audio": path}, {"backend": spec["backend"]["backend"], "model": model_id(spec["backend"]), "duration_seconds": round(seconds, 3),
+                return {"audio": path}, {"backend": spec["backend"]["backend"], "model": model_id(spec["backend"]), "device": device_of(composer), "duration_seconds": round(seconds, 3),
                                          "cues": len(cues), "peak": round(float(np.abs(mixed).max(initial=0)), 3),
                                          "seed": spec["seed"]}
 
@@ -580,6 +645,15 @@ class _FilmContext:
 
 
 PREVIEW_WIDTH, PREVIEW_FRAMES = 160, 16
+
+
+def shared_key(name: str, version: str) -> str:
+    """Where any film finds an artifact version another film already made (content-addressed)."""
+    return artifact_key("_shared", name, None, version, "json")
+
+
+def _take_label(take: int, scores: dict, best: bool) -> str:
+    return f"{'★ ' if best else ''}take {take} · {scores['total']:.2f}"
 
 
 def _collect_preview(frames, total: int, fps: int, path: Path):

@@ -1,4 +1,5 @@
-"""The `film` command: render, plan and status for one film directory; `film ui` for the UI.
+"""The `film` command: render, plan and status of a film; takes, pick, history, rollback and cost
+for curating it; `film ui` for Dagster's UI.
 
 Exit codes: 0 success, 1 a render step failed (the summary names the shot), 2 bad input
 (film.yaml, profile, arguments), 3 another render holds FILM_HOME, 4 the object store is down or
@@ -21,12 +22,13 @@ def main(argv: list[str] | None = None) -> int:
     from film_pipeline.film import FilmError
     from film_pipeline.profiles import ProfileError
     from film_pipeline.automation import ObservationError
+    from film_pipeline.curation import CurationError
     from film_pipeline.render import RenderBusyError
     from film_pipeline.s3store import StoreAuthError, StoreUnavailableError
 
     try:
         return args.handler(args)
-    except (FilmError, ProfileError, ObservationError) as error:
+    except (FilmError, ProfileError, ObservationError, CurationError) as error:
         print(f"film: {error}", file=sys.stderr)
         return 2
     except (StoreUnavailableError, StoreAuthError) as error:
@@ -62,10 +64,38 @@ def _parser() -> argparse.ArgumentParser:
     ui.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     ui.add_argument("--port", type=int, default=3000, help="port (default 3000)")
     ui.set_defaults(handler=_ui)
+    takes = commands.add_parser("takes", help="a shot's takes with their scores, and the contact sheet's path")
+    takes.add_argument("film_dir", type=Path, help="the film\'s directory (holding film.yaml)")
+    takes.add_argument("shot")
+    takes.set_defaults(handler=_takes)
+    pick = commands.add_parser("pick", help="use take N of a shot (0: the best-scoring), then render")
+    pick.add_argument("film_dir", type=Path, help="the film\'s directory (holding film.yaml)")
+    pick.add_argument("shot")
+    pick.add_argument("take", type=int)
+    pick.add_argument("--clip", action="store_true", help="pick among the clip takes (`clip_takes:`)")
+    pick.set_defaults(handler=_pick)
+    history = commands.add_parser("history", help="every version of every artifact (of one shot), oldest first")
+    history.add_argument("film_dir", type=Path, help="the film\'s directory (holding film.yaml)")
+    history.add_argument("shot", nargs="?")
+    history.set_defaults(handler=_history)
+    rollback = commands.add_parser("rollback", help="restore a shot's film.yaml spec from a version, then render")
+    rollback.add_argument("film_dir", type=Path, help="the film\'s directory (holding film.yaml)")
+    rollback.add_argument("shot")
+    rollback.add_argument("--to", required=True, metavar="VERSION", help="a data version from `film history`")
+    rollback.set_defaults(handler=_rollback)
+    cost = commands.add_parser("cost", help="compute seconds and money per stage, per shot and per finished minute")
+    cost.add_argument("film_dir", type=Path, help="the film\'s directory (holding film.yaml)")
+    cost.add_argument("--gpu-hour", type=float, help="USD per GPU-hour (default $FILM_GPU_HOUR_PRICE or 2.00)")
+    cost.add_argument("--cpu-hour", type=float, help="USD per CPU-hour (default $FILM_CPU_HOUR_PRICE or 0.10)")
+    cost.set_defaults(handler=_cost)
     for command in (render, plan, status):
         command.add_argument("film_dir", type=Path, help="the film's directory (holding film.yaml)")
-        command.add_argument("--profile", help="model profile for this run (default: the film's `profile:`)")
+    for command in (render, plan, status, takes, pick, history, rollback, cost):
         command.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    for command in (render, plan, status, pick, rollback):
+        command.add_argument("--profile", help="model profile for this run (default: the film's `profile:`)")
+    for command in (pick, rollback):
+        command.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     return parser
 
 
@@ -191,6 +221,81 @@ def _share(args) -> int:
         print(f"film: {args.film_dir} has no final cut yet; `film render {args.film_dir}` first", file=sys.stderr)
         return 1
     print(store.share_url(key, timedelta(hours=args.hours)))
+    return 0
+
+
+def _takes(args) -> int:
+    from film_pipeline.curation import takes
+
+    found = takes(args.film_dir, args.shot)
+    if args.json:
+        print(json.dumps({"shot": found["shot"], "sheet": str(found["sheet"]), **{
+            kind: [{"take": t.take, "total": t.total, "scores": t.scores, "path": str(t.path), "best": t.best, "used": t.used}
+                   for t in found[kind]] for kind in ("keyframes", "clips")}}, indent=1))
+        return 0
+    print(f"contact sheet: {found['sheet']}")
+    for kind in ("keyframes", "clips"):
+        if found[kind]:
+            print(f"{kind}:")
+        for t in found[kind]:
+            marks = ", ".join(m for m, on in (("best", t.best), ("in use", t.used)) if on)
+            detail = " ".join(f"{k}={v:.3f}" for k, v in t.scores.items() if k != "total")
+            print(f"  take {t.take}: {t.total:.3f}  ({detail}){f'  [{marks}]' if marks else ''}  {t.path}")
+    return 0
+
+
+def _pick(args) -> int:
+    from film_pipeline.curation import pick
+
+    pick(args.film_dir, args.shot, args.take, clip=args.clip)
+    return _render(args)
+
+
+def _history(args) -> int:
+    from film_pipeline.curation import history
+
+    rows = history(args.film_dir, args.shot)
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return 0
+    for row in rows:
+        where = f"{row['asset']}[{row['shot']}]" if row["shot"] else row["asset"]
+        prompt = f"  \"{row['prompt'][:50]}\"" if row.get("prompt") else ""
+        print(f"{row['time']}  {where:<22} {row['version']}  {'reused ' if row['reused'] else 'rendered'}"
+              f"  seed={row['seed']}  {row['profile'] or ''}{prompt}  {row['uri']}")
+    return 0
+
+
+def _rollback(args) -> int:
+    from film_pipeline.curation import rollback
+
+    changes = rollback(args.film_dir, args.shot, args.to)
+    print(f"{args.shot}: restored {', '.join(f'{k}={v!r}' for k, v in changes.items()) or 'nothing (already as it was)'}",
+          file=sys.stderr)
+    return _render(args)
+
+
+def _cost(args) -> int:
+    from film_pipeline.cost import Prices, cost_report
+    from film_pipeline.render import open_session
+
+    session = open_session(args.film_dir)
+    env = Prices.from_env()
+    prices = Prices(args.gpu_hour if args.gpu_hour is not None else env.gpu_hour,
+                    args.cpu_hour if args.cpu_hour is not None else env.cpu_hour)
+    report = cost_report(session.instance, session.graph, [s.id for s in session.film.shots], prices).as_dict()
+    if args.json:
+        print(json.dumps(report, indent=1))
+        return 0
+    current, spent = report["current"], report["spent"]
+    print(f"{report['film']}: ${prices.gpu_hour:.2f}/GPU-hour, ${prices.cpu_hour:.2f}/CPU-hour")
+    print(f"the film as it stands: {current['total']['seconds']:.1f} s, ${current['total']['usd']:.4f}"
+          + (f", ${current['usd_per_finished_minute']:.4f} per finished minute" if current["usd_per_finished_minute"] else ""))
+    for title, rows in (("per stage", current["per_stage"]), ("per shot", current["per_shot"])):
+        print(f"  {title}:")
+        for name, total in rows.items():
+            print(f"    {name:<16} {total['seconds']:>9.1f} s  ${total['usd']:.4f}")
+    print(f"spent so far: {spent['total']['seconds']:.1f} s, ${spent['total']['usd']:.4f} in {spent['renders']} renders")
     return 0
 
 

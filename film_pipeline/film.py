@@ -31,7 +31,7 @@ SCHEDULE_KEYS = ("cron", "profile", "timezone")
 NIGHTLY_CRON = "0 2 * * *"
 SHOT_KEYS = (
     "id", "prompt", "duration", "characters", "camera", "motion", "narration", "voice",
-    "transition", "seed", "takes", "pick",
+    "transition", "seed", "takes", "pick", "clip_takes", "clip_pick",
 )
 CHARACTER_KEYS = ("description", "seed")
 CUE_KEYS = ("id", "prompt", "start", "end")
@@ -83,7 +83,9 @@ class Shot:
     transition: str = "cut"
     seed: int = 0
     takes: int = 1
-    pick: int | None = None
+    pick: int | None = None        # None: the best-scoring keyframe take
+    clip_takes: int = 1
+    clip_pick: int | None = None   # None: the best-scoring clip take
 
 
 @dataclass(frozen=True)
@@ -324,11 +326,8 @@ class _Parser:
                 close = difflib.get_close_matches(str(name), sorted(characters), n=1)
                 self.fail(cast, position, f"{where} names character `{name}`, which is not defined",
                           f"did you mean `{close[0]}`?" if close else "define it under `characters:`")
-        takes = self.bounded(spec, "takes", where, 1, 16, 1)
-        pick = self.value(spec, "pick", int, where)
-        if pick is not None and not 1 <= pick <= takes:
-            self.fail(spec, "pick", f"`pick: {pick}` in {where} is not one of its {takes} take(s)",
-                      f"pick a take from 1 to {takes}, or raise `takes`")
+        takes, pick = self.takes(spec, where, "takes", "pick")
+        clip_takes, clip_pick = self.takes(spec, where, "clip_takes", "clip_pick")
         return Shot(
             id=shot_id, prompt=prompt, duration=duration, characters=tuple(cast),
             camera=self.choice(spec, "camera", CAMERAS, where, "static"),
@@ -337,8 +336,17 @@ class _Parser:
             voice=self.value(spec, "voice", str, where),
             transition=self.choice(spec, "transition", TRANSITIONS, where, "cut"),
             seed=self.bounded(spec, "seed", where, 0, 2**31 - 1, derived_seed(film_seed, shot_id)),
-            takes=takes, pick=pick,
+            takes=takes, pick=pick, clip_takes=clip_takes, clip_pick=clip_pick,
         )
+
+    def takes(self, spec: CommentedMap, where: str, count_key: str, pick_key: str) -> tuple[int, int | None]:
+        """`takes: N` candidates (1..16) and an optional `pick:` among them (default: the best-scoring)."""
+        count = self.bounded(spec, count_key, where, 1, 16, 1)
+        pick = self.value(spec, pick_key, int, where)
+        if pick is not None and not 1 <= pick <= count:
+            self.fail(spec, pick_key, f"`{pick_key}: {pick}` in {where} is not one of its {count} take(s)",
+                      f"pick a take from 1 to {count}, raise `{count_key}`, or remove `{pick_key}` for the best-scoring one")
+        return count, pick
 
     def choice(self, spec: CommentedMap, key: str, options: tuple[str, ...], where: str, default: str) -> str:
         value = self.value(spec, key, str, where, default)

@@ -42,11 +42,14 @@ def visual_spec(film: Film, shot: Shot, profile: str) -> dict:
 
 
 def motion_spec(film: Film, shot: Shot, profile: str) -> dict:
-    return {
+    spec = {
         "camera": shot.camera, "motion": shot.motion, "fps": film.fps,
-        "frames": shot_frames(shot.duration, film.fps), "pick": shot.pick or 1,
+        "frames": shot_frames(shot.duration, film.fps), "pick": shot.pick or ("best" if shot.takes > 1 else 1),
         "size": list(film.resolution), "backend": stage_backend(film, "motion", profile),
     }
+    if shot.clip_takes > 1:  # only then, so single-take shots keep their versions
+        spec.update(clip_takes=shot.clip_takes, clip_pick=shot.clip_pick or "best")
+    return spec
 
 
 def upscale_spec(film: Film, shot: Shot, profile: str) -> dict:
@@ -84,6 +87,9 @@ def film_spec(film: Film, profile: str) -> dict:
     data = asdict(film)
     data.pop("path")
     data.pop("schedule")  # when the night render runs changes no picture
+    for shot in data["shots"]:  # which take a shot uses is the clip's business, not the script's
+        for key in ("pick", "clip_pick"):
+            shot.pop(key)
     data["profile"] = profile
     return data
 

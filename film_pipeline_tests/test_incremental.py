@@ -46,7 +46,7 @@ EDITS = {
     "global style": (lambda d: _set(d, "style", "noir"), set().union(*(chain(s, *VISUAL) for s in SHOTS)) | FINAL),
     "camera": (lambda d: shot(d, "a").__setitem__("camera", "push_in"), chain("a", *MOTION) | FINAL),
     "motion prompt": (lambda d: shot(d, "a").__setitem__("motion", "snow falling"), chain("a", *MOTION) | FINAL),
-    "pick": (lambda d: shot(d, "b").__setitem__("pick", 2), chain("b", *MOTION) | FINAL),
+    "pick (the script does not list picks)": (lambda d: shot(d, "b").__setitem__("pick", 2), chain("b", *MOTION) | CUT),
     "duration (timing moves)": (lambda d: shot(d, "c").__setitem__("duration", 2.0), chain("c", *MOTION) | FINAL | SOUND),
     "narration": (lambda d: shot(d, "c").__setitem__("narration", "Good night."), chain("c", "voiceover") | SOUND | FINAL),
     "voice": (lambda d: shot(d, "a").__setitem__("voice", "narrator"), chain("a", "voiceover") | SOUND | FINAL),

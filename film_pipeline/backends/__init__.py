@@ -46,6 +46,7 @@ class MotionRequest:
     size: tuple[int, int]
     caption: str
     seed: int
+    take: int = 1  # clip takes after the first are alternatives: a backend may vary more than the seed
 
 
 @dataclass(frozen=True)

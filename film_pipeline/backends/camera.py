@@ -47,7 +47,7 @@ class CameraMove:
         width, height = request.size
         words = set(re.findall(r"[a-z]+", (request.motion or "").lower()))
         words |= {SYNONYMS[w] for w in words if w in SYNONYMS}
-        start, end = MOVES[request.camera]
+        start, end = self._framing(request)
         rng = np.random.default_rng(request.seed)
         layers = [self._particles(rng, kind, width, height) for kind in PARTICLES if kind in words]
         sway = bool(words & {"handheld", "sway", "shaky", "wind", "windy"})
@@ -69,6 +69,22 @@ class CameraMove:
                 frame = Image.eval(frame, lambda v, g=gain: int(min(255, v * g)))
             frame.paste(caption, (0, 0), caption)
             yield np.asarray(frame)
+
+    @staticmethod
+    def _framing(request: MotionRequest) -> tuple[tuple, tuple]:
+        """The move's start and end framing; a later take is another operator's take of it: the
+        window placed and zoomed a little differently (take 1 is the move as written)."""
+        start, end = MOVES[request.camera]
+        if request.take == 1:
+            return start, end
+        rng = np.random.default_rng([request.seed, request.take])
+        du, dv = rng.uniform(-0.2, 0.2, 2)
+        dzoom = rng.uniform(0.0, 0.06)
+
+        def vary(point):
+            u, v, zoom = point
+            return float(np.clip(u + du, 0, 1)), float(np.clip(v + dv, 0, 1)), zoom + dzoom
+        return vary(start), vary(end)
 
     @staticmethod
     def _crop(keyframe: Image.Image, u, v, zoom, width, height) -> Image.Image:

@@ -1,0 +1,188 @@
+"""Curation: the takes of a shot and their scores, picking one, every version ever made, and
+rolling a shot back to one of them.
+
+film.yaml is edited round-trip (ruamel), so comments and layout survive; an edit that would make
+the file invalid is undone and reported. Renders after a pick or a rollback go through the usual
+plan, so only what the change touches re-renders, and versions already in the store are reused.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from ruamel.yaml import YAML
+
+from film_pipeline.film import FilmError, derived_seed, film_file, load_film
+from film_pipeline.records import materializations
+from film_pipeline.specs import SHOT_SPECS
+from film_pipeline.store import artifact_key, open_store
+
+SHOT_HISTORY_ASSETS = ("storyboard", "clip", "upscaled_clip", "voiceover")
+FILM_HISTORY_ASSETS = ("script", "characters", "soundtrack", "final_cut")
+
+
+class CurationError(ValueError):
+    """A take, shot or version that does not exist; the message says what does."""
+
+
+def _yaml() -> YAML:
+    yaml = YAML()
+    yaml.preserve_quotes = True
+    yaml.width = 4096  # never re-wrap a writer's long prompt
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    return yaml
+
+
+def edit_shot(film_dir: Path | str, shot_id: str, changes: dict) -> None:
+    """Set (or, with None, remove) keys of one shot in film.yaml, keeping comments and layout."""
+    path = film_file(film_dir)
+    original = path.read_text()
+    yaml = _yaml()
+    doc = yaml.load(original)
+    shot = next((s for s in doc.get("shots") or [] if s.get("id") == shot_id), None)
+    if shot is None:
+        raise CurationError(f"{path}: no shot `{shot_id}`; shots: {', '.join(str(s.get('id')) for s in doc['shots'])}")
+    for key, value in changes.items():
+        if value is None:
+            shot.pop(key, None)
+        else:
+            shot[key] = value
+    with open(path, "w") as out:
+        yaml.dump(doc, out)
+    try:
+        load_film(path)
+    except FilmError:
+        path.write_text(original)  # never leave film.yaml broken
+        raise
+
+
+# ---- takes -----------------------------------------------------------------------------
+
+@dataclass
+class Take:
+    take: int
+    total: float
+    scores: dict
+    path: Path
+    best: bool
+    used: bool
+
+
+def _latest_manifest(session, store, name: str, shot: str) -> dict:
+    record = session.instance.get_latest_data_version_record(session.graph.key(name), False, shot)
+    if record is None:
+        raise CurationError(f"{name}[{shot}] has not been rendered yet; run `film render {session.film.path.parent}`")
+    version = record.event_log_entry.asset_materialization.tags["dagster/data_version"]
+    return store.read_json(artifact_key(session.graph.slug, name, shot, version, "json"))
+
+
+def takes(film_dir: Path | str, shot_id: str) -> dict:
+    """The shot's keyframe takes (and clip takes) with their scores, the best and the one in use."""
+    from film_pipeline.render import open_session
+
+    session = open_session(film_dir)
+    _require_shot(session.film, shot_id)
+    store = open_store()
+    board = _latest_manifest(session, store, "storyboard", shot_id)
+    clip = _latest_manifest(session, store, "clip", shot_id)
+    info = board["info"]
+    scores = info.get("scores", {"1": {"total": 0.0}})
+    keyframes = [Take(int(t), v["total"], v, store.local_path(board["files"][f"take{t}"]["key"]), int(t) == info.get("best_take", 1),
+                      int(t) == clip["info"].get("pick", 1)) for t, v in sorted(scores.items(), key=lambda kv: int(kv[0]))]
+    sheet = board["files"].get("takes_sheet") or board["files"]["take1"]
+    clips = []
+    for t, v in sorted(clip["info"].get("clip_scores", {}).items(), key=lambda kv: int(kv[0])):
+        role = "video" if int(t) == clip["info"]["clip_take"] else f"clip_take{t}"
+        clips.append(Take(int(t), v["total"], v, store.local_path(clip["files"][role]["key"]),
+                          int(t) == clip["info"]["clip_best"], int(t) == clip["info"]["clip_take"]))
+    return {"shot": shot_id, "sheet": store.local_path(sheet["key"]), "keyframes": keyframes, "clips": clips}
+
+
+def pick(film_dir: Path | str, shot_id: str, take: int, clip: bool = False) -> None:
+    """Write `pick: TAKE` (or `clip_pick`) into the shot; 0 goes back to the best-scoring take."""
+    film = load_film(film_dir)
+    shot = _require_shot(film, shot_id)
+    count = shot.clip_takes if clip else shot.takes
+    if not 0 <= take <= count:
+        raise CurationError(f"shot `{shot_id}` has {count} {'clip ' if clip else ''}take(s); pick 1 to {count}, "
+                            f"or 0 for the best-scoring one")
+    edit_shot(film_dir, shot_id, {"clip_pick" if clip else "pick": take or None})
+
+
+# ---- history and rollback --------------------------------------------------------------
+
+def history(film_dir: Path | str, shot_id: str | None = None) -> list[dict]:
+    """Every materialization of the shot's assets (or the whole film's), oldest first."""
+    from film_pipeline.render import open_session
+
+    session = open_session(film_dir)
+    if shot_id:
+        _require_shot(session.film, shot_id)
+    names = SHOT_HISTORY_ASSETS if shot_id else SHOT_HISTORY_ASSETS + FILM_HISTORY_ASSETS
+    rows = []
+    for name in names:
+        for record in materializations(session.instance, session.graph.key(name)):
+            materialization = record.asset_materialization
+            if shot_id and materialization.partition != shot_id:
+                continue
+            meta = {key: value.value for key, value in materialization.metadata.items()}
+            rows.append({
+                "time": dt.datetime.fromtimestamp(record.timestamp, dt.timezone.utc).isoformat(timespec="seconds"),
+                "asset": name, "shot": materialization.partition,
+                "version": materialization.tags.get("dagster/data_version"), "reused": bool(meta.get("reused")),
+                "seed": meta.get("seed"), "prompt": meta.get("prompt"), "profile": meta.get("profile"),
+                "uri": meta.get("uri"), "run_id": record.run_id, "_order": record.storage_id,
+            })
+    rows.sort(key=lambda row: row.pop("_order"))
+    return rows
+
+
+def rollback(film_dir: Path | str, shot_id: str, version: str) -> dict:
+    """Restore, in film.yaml, the shot's spec as it was when `version` (of any of its assets) was made."""
+    from film_pipeline.render import open_session
+
+    session = open_session(film_dir)
+    shot = _require_shot(session.film, shot_id)
+    store = open_store()
+    manifest = next((store.read_json(key) for name in SHOT_HISTORY_ASSETS
+                     if store.exists(key := artifact_key(session.graph.slug, name, shot_id, version, "json"))), None)
+    if manifest is None:
+        raise CurationError(f"no version `{version}` of shot `{shot_id}` in the store; "
+                            f"`film history {session.film.path.parent} {shot_id}` lists them")
+    if not manifest.get("specs"):
+        raise CurationError(f"version `{version}` was rendered before specs were recorded; it can be viewed, not restored")
+    spec = {name: store.read_json(artifact_key(session.graph.slug, name, shot_id, v, "json"))
+            for name, v in manifest["specs"].items()}
+    wanted = _shot_fields(session.film, shot, spec)
+    now = _shot_fields(session.film, shot, {name: make(session.film, shot, session.film.profile)
+                                            for name, make in SHOT_SPECS.items()})
+    changes = {key: value for key, value in wanted.items() if now.get(key) != value}
+    if changes:
+        edit_shot(film_dir, shot_id, changes)
+    return changes
+
+
+def _shot_fields(film, shot, spec: dict) -> dict:
+    """film.yaml fields of one shot that reproduce these specs (None removes a key: its default)."""
+    visual, motion, narration = spec["visual_spec"], spec["motion_spec"], spec["narration_spec"]
+    fps = motion["fps"]
+    fields = {
+        "prompt": visual["prompt"], "takes": visual["takes"] if visual["takes"] > 1 else None,
+        "seed": None if visual["seed"] == derived_seed(film.seed, shot.id) else visual["seed"],
+        "camera": None if motion["camera"] == "static" else motion["camera"], "motion": motion["motion"],
+        "duration": round(motion["frames"] / fps, 6),
+        "pick": None if motion["pick"] == "best" or visual["takes"] == 1 else motion["pick"],
+        "clip_takes": motion.get("clip_takes"),
+        "clip_pick": None if motion.get("clip_pick", "best") == "best" else motion["clip_pick"],
+        "narration": narration["text"] or None, "voice": narration["voice"],
+    }
+    if [c["name"] for c in visual["characters"]] != list(shot.characters):
+        fields["characters"] = [c["name"] for c in visual["characters"]] or None
+    return fields
+
+
+def _require_shot(film, shot_id: str):
+    try:
+        return film.shot(shot_id)
+    except StopIteration:
+        raise CurationError(f"{film.path}: no shot `{shot_id}`; shots: {', '.join(s.id for s in film.shots)}") from None
