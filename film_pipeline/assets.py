@@ -34,7 +34,7 @@ from film_pipeline.backends import (CharacterLook, KeyframeRequest, MotionReques
 from film_pipeline.checks import build_checks
 from film_pipeline.conditions import inputs_changed
 from film_pipeline.cost import Prices, device_of
-from film_pipeline.scoring import best_take, clip_scores, image_scores
+from film_pipeline.scoring import best_take, clip_scores, image_scores, with_adherence
 from film_pipeline.expansion import expand_film
 from film_pipeline.film import Film, film_slug, load_film
 from film_pipeline.media import (SAMPLE_RATE, peak_memory_mb, read_audio, read_video, reset_peak_memory, thumbnail,
@@ -462,6 +462,7 @@ class _FilmContext:
                 references = {look.name: reference_image(artifacts, self.slug, backend, spec["backend"], look)
                               for look in looks} if conditions_on_references(backend) else {}
                 files, painted, scores = {}, [], {}
+                scorer = self.backend(context, "scorer", spec["scorer"]) if "scorer" in spec else None
                 for take in range(1, spec["takes"] + 1):
                     request = KeyframeRequest(spec["prompt"], spec["style"], looks, spec["seed"] + take - 1,
                                               tuple(spec["size"]), tuple(references.values()))
@@ -469,6 +470,8 @@ class _FilmContext:
                     files[f"take{take}"] = workdir / f"take{take}.png"
                     image.save(files[f"take{take}"])
                     scores[take] = image_scores(image)
+                    if scorer is not None:
+                        scores[take] = with_adherence(scores[take], scorer.adherence(image, spec["prompt"]))
                     painted.append(image)
                     context.log.info(f"storyboard[{shot}] take {take}/{spec['takes']} painted, score {scores[take]['total']:.3f}")
                 best = best_take(scores)
@@ -482,6 +485,7 @@ class _FilmContext:
                 return files, {"character_references": ", ".join(references) or "none", "backend": backend.name,
                                "model": model_id(spec["backend"]), "device": device_of(backend), "seed": spec["seed"],
                                "takes": spec["takes"], "best_take": best, "scores": {str(t): v for t, v in scores.items()},
+                               "take_scores": {"md": _scores_table(scores, best)},
                                "caption": f"{shot} · {spec['prompt']}", "width": spec["size"][0], "height": spec["size"][1]}
 
             return self.render(context, artifacts, "storyboard", shot, [spec_version], make)
@@ -523,7 +527,8 @@ class _FilmContext:
                                "duration_seconds": round(count / spec["fps"], 3), "camera": spec["camera"],
                                "pick": pick, "keyframe": take["key"], "seed": board["info"]["seed"],
                                "clip_takes": len(takes), "clip_take": chosen, "clip_best": best,
-                               "clip_scores": {str(t): v for t, v in scores.items()}}
+                               "clip_scores": {str(t): v for t, v in scores.items()},
+                               "take_scores": {"md": _scores_table(scores, best)}}
 
             return self.render(context, artifacts, "clip", shot,
                                [board_version, spec_version], make)
@@ -650,6 +655,14 @@ PREVIEW_WIDTH, PREVIEW_FRAMES = 160, 16
 def shared_key(name: str, version: str) -> str:
     """Where any film finds an artifact version another film already made (content-addressed)."""
     return artifact_key("_shared", name, None, version, "json")
+
+
+def _scores_table(scores: dict[int, dict], best: int) -> str:
+    """The takes' scores as a markdown table for the UI, the best one starred."""
+    names = [name for name in next(iter(scores.values())) if name != "total"]
+    rows = [f"| {'★ ' if take == best else ''}{take} | **{values['total']:.3f}** | "
+            + " | ".join(f"{values[name]:.3f}" for name in names) + " |" for take, values in sorted(scores.items())]
+    return "\n".join([f"| take | total | {' | '.join(names)} |", "|---" * (len(names) + 2) + "|", *rows])
 
 
 def _take_label(take: int, scores: dict, best: bool) -> str:

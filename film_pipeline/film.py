@@ -17,7 +17,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
-from film_pipeline.profiles import STAGES, profile_names
+from film_pipeline.profiles import OPTIONAL_STAGES, STAGES, profile_names
 
 CAMERAS = ("static", "pan_left", "pan_right", "tilt_up", "tilt_down", "push_in", "pull_out")
 TRANSITIONS = ("cut", "crossfade", "fade")
@@ -257,7 +257,7 @@ class _Parser:
     def models(self, doc: CommentedMap) -> dict[str, dict]:
         """`models: {stage: {setting: value, backend: name?}}`, overriding the profile per film."""
         node = self.mapping(doc.get("models") or {}, "`models`", doc, "models")
-        self.check_keys(node, STAGES, "`models`")
+        self.check_keys(node, STAGES + OPTIONAL_STAGES, "`models`")
         out = {}
         for stage, settings in node.items():
             settings = self.mapping(settings, f"`models.{stage}`", node, stage)

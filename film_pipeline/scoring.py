@@ -3,7 +3,8 @@
 Every score is in [0, 1], higher is better, and deterministic for the same pixels:
 - sharpness: edge energy (variance of a Laplacian of luma), squashed into [0, 1);
 - exposure: mid-tones used, few crushed shadows or blown highlights;
-- for clips, steadiness (no frame-to-frame brightness flicker) and motion (not frozen).
+- for clips, steadiness (no frame-to-frame brightness flicker) and motion (not frozen);
+- prompt adherence, where the profile names an image-text scorer (`backends/image_text.py`).
 The take score is their mean; ties go to the lower take number, so the best take is stable.
 """
 
@@ -58,6 +59,11 @@ def clip_scores(frames: Iterable[np.ndarray]) -> dict[str, float]:
     scores = {"sharpness": float(np.mean(sharp)), "exposure": float(np.mean(exposed)),
               "steadiness": float(np.exp(-float(jumps.mean()) / FLICKER_SCALE)), "motion": 1 - frozen_share}
     return _with_total(scores)
+
+
+def with_adherence(scores: dict[str, float], adherence: float) -> dict[str, float]:
+    """Add a prompt-adherence score (from the profile's image-text scorer) and recompute the total."""
+    return _with_total({**{k: v for k, v in scores.items() if k != "total"}, "prompt": adherence})
 
 
 def best_take(scores: dict[int, dict[str, float]]) -> int:

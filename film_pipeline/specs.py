@@ -12,6 +12,7 @@ from dataclasses import asdict
 
 from film_pipeline.backends import backend_id
 from film_pipeline.film import Film, Shot, derived_seed
+from film_pipeline.profiles import has_stage
 from film_pipeline.timeline import Placement, layout, shot_frames
 
 KEYFRAME_MARGIN = 1.25  # keyframes are painted larger than the frame, room for camera moves
@@ -34,11 +35,14 @@ def stage_backend(film: Film, stage: str, profile: str) -> dict:
 
 
 def visual_spec(film: Film, shot: Shot, profile: str) -> dict:
-    return {
+    spec = {
         "prompt": shot.prompt, "style": film.style, "seed": shot.seed, "takes": shot.takes,
         "characters": [asdict(film.characters[name]) for name in shot.characters],
         "size": list(keyframe_size(film)), "backend": stage_backend(film, "keyframe", profile),
     }
+    if shot.takes > 1 and has_stage(profile, "scorer", film.models.get("scorer")):  # it decides the best take
+        spec["scorer"] = stage_backend(film, "scorer", profile)
+    return spec
 
 
 def motion_spec(film: Film, shot: Shot, profile: str) -> dict:

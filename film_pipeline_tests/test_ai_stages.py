@@ -76,7 +76,11 @@ def test_every_stage_renders_through_the_tiny_profile_and_loads_each_model_once(
         ("keyframe", "tiny:stable-diffusion"): 1, ("keyframe", "tiny:stable-diffusion ip-adapter"): 1,
         ("motion", "tiny:stable-video-diffusion"): 1,
         ("upscale", "realesr-animevideov3-x2"): 1, ("music", "tiny:musicgen"): 2,
-        ("speech", "tiny:vits"): 2, ("text", "tiny:llama"): 2}
+        ("speech", "tiny:vits"): 2, ("text", "tiny:llama"): 2,
+        ("scorer", "tiny:clip"): 1, ("scorer processor", "tiny:clip"): 1}
+    # shot b's two takes were also scored for adherence to the prompt by the profile's CLIP scorer
+    table = metadata("storyboard", "b")["take_scores"].value
+    assert table.splitlines()[0] == "| take | total | sharpness | exposure | prompt |" and len(table.splitlines()) == 4
 
 
 def test_expansion_keeps_the_writers_words_and_shows_in_the_script(home, fresh_models):

@@ -185,7 +185,8 @@ def _backend_class(stage: str, name: str) -> type:
 @cache
 def _load_builtin_backends() -> None:
     """Register the built-in backends; the heavy ones import torch/diffusers only when created."""
-    from film_pipeline.backends import camera, diffusion, keyframe, neural_audio, realesrgan, resample, score, text, voice
+    from film_pipeline.backends import (camera, diffusion, image_text, keyframe, neural_audio, realesrgan, resample, score,
+                                        text, voice)
 
     for stage, cls in (
         ("keyframe", keyframe.ProceduralKeyframe), ("keyframe", diffusion.DiffusersText2Image),
@@ -194,6 +195,6 @@ def _load_builtin_backends() -> None:
         ("upscale", diffusion.DiffusersX4Upscaler),
         ("music", score.ProceduralScore), ("music", neural_audio.MusicgenScore),
         ("speech", voice.EspeakVoice), ("speech", neural_audio.PiperVoice), ("speech", neural_audio.VitsVoice),
-        ("text", text.TransformersText),
+        ("text", text.TransformersText), ("scorer", image_text.ClipScore),
     ):
         register(stage, cls)

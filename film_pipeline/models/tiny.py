@@ -215,7 +215,24 @@ def build_vits(path: Path) -> None:
     tokenizer.save_pretrained(path)
 
 
+def build_clip(path: Path) -> None:
+    """A tiny CLIP image-text model (the `scorer` stage) with its processor."""
+    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor
+
+    tokenizer = _clip_tokenizer()
+    config = CLIPConfig(
+        text_config=dict(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=37, num_attention_heads=4,
+                         num_hidden_layers=2, max_position_embeddings=77, bos_token_id=0, eos_token_id=1),
+        vision_config=dict(hidden_size=32, image_size=32, patch_size=8, intermediate_size=37, num_attention_heads=4,
+                           num_hidden_layers=2),
+        projection_dim=16)
+    CLIPModel(config).save_pretrained(path)
+    image_processor = CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+    CLIPProcessor(image_processor=image_processor, tokenizer=tokenizer).save_pretrained(path)
+
+
 BUILDERS = {
+    "clip": build_clip,
     "sd-x4-upscaler": build_sd_x4_upscaler,
     "musicgen": build_musicgen,
     "vits": build_vits,

@@ -11,6 +11,7 @@ from pathlib import Path
 from ruamel.yaml import YAML
 
 STAGES = ("text", "keyframe", "motion", "upscale", "music", "speech")
+OPTIONAL_STAGES = ("scorer",)  # an image-text model that scores keyframe takes against their prompt
 PROFILE_DIR = Path(__file__).parent
 
 
@@ -33,7 +34,12 @@ def load_profile(name: str) -> dict[str, dict]:
     if missing:
         raise ProfileError(f"{path}: profile `{name}` does not say which backend renders {', '.join(missing)}")
     return {stage: {"backend": raw[stage]["backend"], "settings": dict(raw[stage].get("settings") or {})}
-            for stage in STAGES}
+            for stage in STAGES + OPTIONAL_STAGES if stage in raw}
+
+
+def has_stage(profile: str, stage: str, override: dict | None = None) -> bool:
+    """Whether the profile (or the film's `models:` override) names a backend for an optional stage."""
+    return stage in load_profile(profile) or bool(override and "backend" in override)
 
 
 def stage_config(profile: str, stage: str, override: dict | None = None) -> dict:
