@@ -84,6 +84,14 @@ def test_film_pick_rerenders_only_the_shots_downstream_and_keeps_comments(render
     assert [line for line in after.splitlines() if line not in before.splitlines()] == [f"    pick: {other}"]
     assert next(t.take for t in takes(rendered, "b")["keyframes"] if t.used) == other
 
+    back = film("pick", rendered, "b", 0, "--json", "--no-progress")  # back to the best: an earlier version, free
+    assert back.returncode == 0, back.stderr
+    session = open_session(rendered)
+    for name in ("clip", "upscaled_clip", "final_cut"):
+        record = session.instance.get_latest_data_version_record(session.graph.key(name), False, None if name == "final_cut" else "b")
+        assert record.event_log_entry.asset_materialization.metadata["reused"].value is True
+    assert path.read_text() == before
+
 
 def test_a_pick_out_of_range_is_a_clear_error_and_changes_nothing(rendered):
     before = (rendered / "film.yaml").read_text()
