@@ -144,7 +144,7 @@ def observe(repository_def, instance: dg.DagsterInstance, graph: FilmGraph, laun
         failure = next((e.event_specific_data.error for e in result.all_events if e.is_step_failure), None)
         cause = (failure.cause or failure) if failure else None
         raise ObservationError(f"could not read the specs of {graph.film_dir / 'film.yaml'}: "
-                               f"{f'{cause.cls_name}: {cause.message.strip()}' if cause else 'the observation failed'}")
+                               f"{cause.message.strip() if cause else 'the observation failed'}")
 
 
 def _requests(instance: dg.DagsterInstance, graph: FilmGraph, plan: Plan, launched_by: str,

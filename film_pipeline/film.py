@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from film_pipeline.profiles import OPTIONAL_STAGES, STAGES, profile_names
 
@@ -144,7 +144,15 @@ def load_film(film_dir_or_file: Path | str) -> Film:
                         "fix the YAML syntax at that line (indentation, quotes, colons)") from None
     except UnicodeDecodeError:
         raise FilmError(path, None, "not UTF-8 text", "save film.yaml as UTF-8") from None
-    return _Parser(path).film(doc)
+    except YAMLError as err:  # e.g. a control character the YAML reader refuses
+        raise FilmError(path, None, f"not valid YAML: {' '.join(str(err).split())}",
+                        "remove control characters and fix the YAML syntax") from None
+    except RecursionError:
+        raise FilmError(path, None, "nested too deeply to read", "flatten the nesting: film.yaml needs only a few levels") from None
+    try:
+        return _Parser(path).film(doc)
+    except RecursionError:
+        raise FilmError(path, None, "nested too deeply to read", "flatten the nesting: film.yaml needs only a few levels") from None
 
 
 def _line(node: Any, key: Any = None) -> int | None:

@@ -167,7 +167,7 @@ def _failure_messages(run) -> list[tuple[str, str]]:
             cause = error.cause or error
             label = event.step_key + (f"[{run.dagster_run.tags.get('dagster/partition')}]"
                                       if run.dagster_run.tags.get("dagster/partition") else "")
-            failures.append((label, f"{cause.cls_name}: {cause.message.strip()}"))
+            failures.append((label, cause.message.strip()))  # the message starts with the exception class
     return failures or ([RUN_FAILED] if not run.success else [])
 
 
