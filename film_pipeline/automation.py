@@ -30,6 +30,8 @@ from film_pipeline.specs import SHOT_SPECS
 
 # How often the daemon looks at film.yaml (seconds); the UI shows new runs within this plus a tick.
 SENSOR_INTERVAL = int(os.environ.get("FILM_SENSOR_INTERVAL", "10"))
+# A changed film.yaml is read once it has been still this long (seconds).
+SETTLE_SECONDS = float(os.environ.get("FILM_SENSOR_SETTLE_SECONDS", "1.0"))
 
 
 @dataclass
@@ -68,6 +70,9 @@ def watch_film_yaml(graph: FilmGraph) -> dg.SensorDefinition:
         except OSError as error:
             return dg.SkipReason(f"cannot read {path}: {error.strerror}")
         changed = digest != cursor.film_yaml
+        if changed and time.time() - path.stat().st_mtime < SETTLE_SECONDS:
+            # an editor may still be writing: a half-saved file could drop shots from the partitions
+            return dg.SkipReason("film.yaml changed just now; waiting for the save to finish")
         generation = cursor.generation + 1 if changed else cursor.generation
         runs_ended = _runs_ended_since(context.instance, graph, cursor.checked_at)
         if not (changed or cursor.pending or runs_ended):

@@ -7,6 +7,7 @@ import pytest
 from dagster._core.definitions.data_version import extract_data_version_from_entry
 from dagster._core.definitions.partitions.context import partition_loading_context
 
+from film_pipeline import automation
 from film_pipeline.automation import WatchCursor
 from film_pipeline.definitions import build_definitions
 from film_pipeline.home import get_instance
@@ -16,6 +17,12 @@ from film_pipeline.store import open_store
 from film_pipeline_tests.conftest import edit_film, shot
 
 SHOT_CHAIN = ["storyboard", "clip", "upscaled_clip"]
+
+
+@pytest.fixture(autouse=True)
+def no_settling(monkeypatch):
+    """These tests tick right after saving; the settle delay has a test of its own."""
+    monkeypatch.setattr(automation, "SETTLE_SECONDS", 0.0)
 
 
 class Watcher:
@@ -72,6 +79,17 @@ def test_the_sensor_requests_exactly_the_edited_shot_then_the_cut(rendered):
     done = watcher.tick()
     assert done.run_requests == [] and "up to date" in done.skip_message
     assert not WatchCursor.parse(watcher.cursor).pending
+
+
+def test_a_file_still_being_saved_is_not_read(rendered, monkeypatch):
+    watcher = Watcher(rendered)
+    watcher.tick()
+    monkeypatch.setattr(automation, "SETTLE_SECONDS", 30.0)
+    edit_film(rendered, lambda doc: shot(doc, "b").__setitem__("prompt", "a city street in the rain"))
+    waiting = watcher.tick()
+    assert waiting.run_requests == [] and "waiting for the save to finish" in waiting.skip_message
+    monkeypatch.setattr(automation, "SETTLE_SECONDS", 0.0)
+    assert watcher.requested(watcher.tick()) == {"b": sorted(SHOT_CHAIN)}
 
 
 def test_a_narration_edit_requests_the_voice_then_soundtrack_and_cut(rendered):

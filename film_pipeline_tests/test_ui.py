@@ -133,7 +133,8 @@ def test_saving_an_edit_reruns_exactly_that_shot_then_the_cut(ui):
         time.sleep(1)
     print(f"\nedit saved -> the shot and the cut re-rendered, seen over GraphQL: {time.monotonic() - saved:.1f} s")
     shots = [r for r in launched if r["job"] == "mini__render_shot"]
-    assert [(r.get("dagster/partition"), r["status"]) for r in shots] == [("b", "SUCCESS")]
+    assert [(r.get("dagster/partition"), r["status"]) for r in shots] == [("b", "SUCCESS")], \
+        [(r.get("dagster/run_key"), r.get("dagster/partition")) for r in shots]
     assert len([r for r in launched if r["job"] == "mini__render_film"]) == 1
 
 
