@@ -13,10 +13,11 @@ import os
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
+
+from demo_home import demo_home
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -48,11 +49,7 @@ def main() -> None:
     args = parser.parse_args()
     from film_pipeline.film import load_film
 
-    home = args.home or Path(tempfile.mkdtemp(prefix="film-bench-curation-"))
-    os.environ["FILM_HOME"] = str(home)
-    film_dir = home / "films" / "demo"
-    if not film_dir.exists():
-        shutil.copytree(REPO / "data" / "films" / "demo", film_dir)
+    home, film_dir = demo_home(args.home, "film-bench-curation-")
     first, _ = timed_render(film_dir)
     print(f"catch-up render: {first:.1f} s ({os.cpu_count()} cores)")
     original = load_film(film_dir).shot(SHOT).prompt

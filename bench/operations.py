@@ -23,11 +23,12 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 import warnings
 from pathlib import Path
+
+from demo_home import demo_home
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -160,11 +161,7 @@ def main() -> None:
     args = parser.parse_args()
     from film_pipeline.render import render_film
 
-    home = args.home or Path(tempfile.mkdtemp(prefix="film-bench-ops-"))
-    os.environ["FILM_HOME"] = str(home)
-    film_dir = home / "films" / "demo"
-    if not film_dir.exists():
-        shutil.copytree(REPO / "data" / "films" / "demo", film_dir)
+    home, film_dir = demo_home(args.home, "film-bench-ops-")
     started = time.perf_counter()
     assert not render_film(film_dir).failures
     print(f"demo first render: {time.perf_counter() - started:.1f} s ({os.cpu_count()} cores)\n")
