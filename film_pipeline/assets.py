@@ -105,6 +105,14 @@ class FilmGraph:
     def key(self, name: str) -> dg.AssetKey:
         return dg.AssetKey([self.slug, name])
 
+    def latest_manifest_key(self, instance: dg.DagsterInstance, name: str, shot: str | None) -> str | None:
+        """The store key of the manifest of an asset partition's latest materialization (None: never made)."""
+        record = instance.get_latest_data_version_record(self.key(name), False, shot)
+        if record is None:
+            return None
+        version = record.event_log_entry.asset_materialization.tags["dagster/data_version"]
+        return artifact_key(self.slug, name, shot, version, "json")
+
     def job(self, name: str):
         return next(job for job in self.jobs if job.name == name)
 

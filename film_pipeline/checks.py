@@ -22,7 +22,7 @@ import dagster as dg
 import numpy as np
 
 from film_pipeline.media import FFMPEG, read_video, read_wav
-from film_pipeline.store import ArtifactStore, IntegrityError, artifact_key
+from film_pipeline.store import ArtifactStore, IntegrityError
 
 BLACK_LEVEL = 8.0        # mean 8-bit luma below this is black
 FROZEN_DIFFERENCE = 0.05  # mean absolute change between first and last frame below this is frozen
@@ -170,11 +170,9 @@ def _check_definition(graph, spec: CheckSpec) -> dg.AssetChecksDefinition:
                     partitions_def=graph.partitions if partitioned else None)
     def film_check(context: dg.AssetCheckExecutionContext, store: StoreResource) -> dg.AssetCheckResult:
         shot = context.partition_key if partitioned else None
-        record = context.instance.get_latest_data_version_record(key, False, shot)
-        if record is None:
+        manifest_key = graph.latest_manifest_key(context.instance, spec.asset, shot)
+        if manifest_key is None:
             return Finding(False, f"{spec.asset}{f'[{shot}]' if shot else ''} has never been rendered").result(spec.severity)
-        version = record.event_log_entry.asset_materialization.tags.get("dagster/data_version")
-        manifest_key = artifact_key(graph.slug, spec.asset, shot, version, "json")
         return evaluate(store.get(), manifest_key, spec).result(spec.severity)
 
     return film_check

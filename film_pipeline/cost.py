@@ -96,16 +96,15 @@ def cost_report(instance: dg.DagsterInstance, graph, shots: list[str], prices: P
         for shot in partitions:
             record = instance.get_latest_data_version_record(key, False, shot)
             if record is not None:
-                report.current.append(_line(name, shot, record.event_log_entry.asset_materialization.metadata, prices))
+                metadata = record.event_log_entry.asset_materialization.metadata
+                report.current.append(_line(name, shot, metadata, prices))
+                if name == "final_cut" and "duration_seconds" in metadata:
+                    report.film_seconds = float(metadata["duration_seconds"].value)
         for record in materializations(instance, key):
             materialization = record.asset_materialization
             line = _line(name, materialization.partition, materialization.metadata, prices)
             if not line.reused:
                 report.spent.append(line)
-        if name == "final_cut" and report.current and report.current[-1].asset == "final_cut":
-            cut = instance.get_latest_data_version_record(key, False, None)
-            meta = cut.event_log_entry.asset_materialization.metadata
-            report.film_seconds = float(meta["duration_seconds"].value) if "duration_seconds" in meta else 0.0
     return report
 
 

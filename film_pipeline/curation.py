@@ -69,11 +69,10 @@ class Take:
 
 
 def _latest_manifest(session, store, name: str, shot: str) -> dict:
-    record = session.instance.get_latest_data_version_record(session.graph.key(name), False, shot)
-    if record is None:
+    manifest_key = session.graph.latest_manifest_key(session.instance, name, shot)
+    if manifest_key is None:
         raise CurationError(f"{name}[{shot}] has not been rendered yet; run `film render {session.film.path.parent}`")
-    version = record.event_log_entry.asset_materialization.tags["dagster/data_version"]
-    return store.read_json(artifact_key(session.graph.slug, name, shot, version, "json"))
+    return store.read_json(manifest_key)
 
 
 def takes(film_dir: Path | str, shot_id: str) -> dict:

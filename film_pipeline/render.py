@@ -24,7 +24,7 @@ from film_pipeline.film import Film, load_film
 from film_pipeline.home import film_home, get_instance, register_film
 from film_pipeline.planning import QUIET, Plan, needs_every_shot, plan_film
 from film_pipeline.profiles import ProfileError, profile_names
-from film_pipeline.store import ArtifactStore, artifact_key, open_store
+from film_pipeline.store import ArtifactStore, open_store
 
 
 
@@ -173,11 +173,8 @@ def _failure_messages(run) -> list[tuple[str, str]]:
 
 def _final_cut_video(session: Session, store: ArtifactStore) -> dict | None:
     """The stored video of the film's current final cut: {key, sha256, ...} (None before the first cut)."""
-    record = session.instance.get_latest_data_version_record(session.graph.key("final_cut"), False, None)
-    if record is None:
-        return None
-    version = record.event_log_entry.asset_materialization.tags.get("dagster/data_version")
-    return store.read_json(artifact_key(session.graph.slug, "final_cut", None, version, "json"))["files"]["video"]
+    manifest_key = session.graph.latest_manifest_key(session.instance, "final_cut", None)
+    return store.read_json(manifest_key)["files"]["video"] if manifest_key else None
 
 
 def final_cut_key(session: Session) -> str | None:
