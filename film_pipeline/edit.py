@@ -1,10 +1,14 @@
 """Editing: the soundtrack mix and the final cut, plus the pictures people look at (poster, contact sheet).
 
 Both the mix and the cut place shots with `timeline.layout`, so sound and picture line up to
-the frame. The cut is composed with moviepy (transitions as written, the title over the opening
-shot) and encoded H.264 + AAC.
+the frame. The cut copies shots joined by hard cuts as they are and composes only what changes
+pixels (the title over the opening shot, fades, crossfades); ffmpeg joins the pieces without
+re-encoding them and adds the soundtrack as AAC.
 """
 
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +16,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from film_pipeline.backends import CueRequest
 from film_pipeline.film import derived_seed
+from film_pipeline.media import FFMPEG, MASTER_CRF, read_video, write_video
 from film_pipeline.timeline import Placement, total_frames
 
 VOICE_LEAD_IN = 0.15   # seconds after the shot starts before the narrator speaks
@@ -72,41 +77,157 @@ def title_card(title: str, logline: str | None, size: tuple[int, int]) -> Image.
     return card
 
 
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of the cut: one clip copied as it is, or shots composed (title, fades, crossfades)."""
+    shots: list[int]      # indexes into the placements
+    composed: bool
+
+    def span(self, placements: list[Placement]) -> tuple[int, int]:
+        return placements[self.shots[0]].start, max(placements[i].end for i in self.shots)
+
+
+def segments(placements: list[Placement]) -> list[Segment]:
+    """Splits the timeline into stream-copied shots and composed runs. A shot is composed when
+    the title lies over it (the first), it fades, or it dissolves into its neighbour; runs of
+    composed shots become one segment, so segments tile the film frame for frame."""
+    def composed(index: int) -> bool:
+        p = placements[index]
+        dissolves_out = index + 1 < len(placements) and placements[index + 1].crossfade_in > 0
+        return index == 0 or bool(p.fade_in or p.fade_out or p.crossfade_in) or dissolves_out
+
+    result: list[Segment] = []
+    for index in range(len(placements)):
+        if composed(index) and result and result[-1].composed:
+            result[-1].shots.append(index)
+        else:
+            result.append(Segment([index], composed(index)))
+    return result
+
+
+def compose(clips: list[tuple[Placement, Path]], shots: list[int], first: int, last: int, card: Image.Image | None,
+            card_frames: int) -> Iterator[np.ndarray]:
+    """Frames `first`..`last - 1` of the film from the clips of `shots`: each shot over black with
+    its fades, a dissolving shot over the one before, the title card over the opening; clips are
+    decoded as they play."""
+    title = _Title(card, card_frames) if card is not None else None
+    readers: dict[int, Iterator[np.ndarray]] = {}
+    for frame in range(first, last):
+        layers = []
+        for index in shots:
+            placement, path = clips[index]
+            if not placement.start <= frame < placement.end:
+                readers.pop(index, None)
+                continue
+            local = frame - placement.start
+            if index not in readers:
+                readers[index] = _frames_from(path, local)
+            picture = next(readers[index])
+            light = min(_ramp(local, placement.fade_in), _ramp(placement.frames - 1 - local, placement.fade_out))
+            layers.append((picture, light, _ramp(local, placement.crossfade_in)))
+        picture = _blend(layers)
+        yield title.over(picture, frame) if title is not None and frame < card_frames else picture
+
+
+def _blend(layers: list[tuple[np.ndarray, float, float]]) -> np.ndarray:
+    """Layers (picture, light, opacity) in order over black; a lone opaque, unfaded picture as it is."""
+    if len(layers) == 1 and layers[0][1:] == (1.0, 1.0):
+        return layers[0][0]
+    canvas = np.zeros(layers[0][0].shape, np.float32)
+    for picture, light, opacity in layers:
+        canvas *= 1 - opacity
+        canvas += picture * np.float32(light * opacity)
+    return canvas.round().astype(np.uint8)
+
+
+class _Title:
+    """The title card's band, blended over the opening frames as it dissolves in and out."""
+
+    def __init__(self, card: Image.Image, frames: int):
+        rgba = np.asarray(card, np.float32)
+        rows = np.flatnonzero(rgba[..., 3].any(axis=1))
+        self.band = slice(rows[0], rows[-1] + 1) if len(rows) else slice(0, 0)
+        self.colour, self.alpha = rgba[self.band, :, :3], rgba[self.band, :, 3:] / 255
+        self.frames = frames
+
+    def over(self, picture: np.ndarray, frame: int) -> np.ndarray:
+        strength = min(_ramp(frame, self.frames // 5), _ramp(self.frames - 1 - frame, self.frames // 4))
+        alpha = self.alpha * np.float32(strength)
+        out = picture.copy()
+        out[self.band] = (picture[self.band] * (1 - alpha) + self.colour * alpha).round().astype(np.uint8)
+        return out
+
+
+def _ramp(position: int, length: int) -> float:
+    """0 → 1 over `length` frames (1 when there is no ramp)."""
+    return 1.0 if length <= 0 else min(1.0, (position + 1) / (length + 1))
+
+
+def _frames_from(path: Path, skip: int) -> Iterator[np.ndarray]:
+    frames = read_video(path)
+    for _ in range(skip):
+        next(frames)
+    return frames
+
+
 def assemble(clips: list[tuple[Placement, Path]], soundtrack: Path, title: str, logline: str | None,
              fps: int, size: tuple[int, int], out: Path, poster: Path) -> int:
-    """Cut the clips together over the soundtrack; write the MP4 and a poster; return the frame count."""
-    from moviepy import AudioFileClip, CompositeVideoClip, ImageClip, VideoFileClip, vfx
+    """Cut the clips together over the soundtrack; write the MP4 and a poster; return the frame count.
 
-    frames = total_frames([p for p, _ in clips])
-    sources, layers = [], []
-    for placement, path in clips:
-        clip = VideoFileClip(str(path), audio=False)
-        sources.append(clip)
-        effects = [effect(count / fps) for count, effect in (
-            (placement.fade_in, vfx.FadeIn), (placement.fade_out, vfx.FadeOut),
-            (placement.crossfade_in, vfx.CrossFadeIn)) if count]
-        clip = clip.with_duration(placement.frames / fps).with_effects(effects)
-        layers.append(clip.with_start(placement.start / fps))
-    card_seconds = min(TITLE_SECONDS, clips[0][0].frames / fps)
-    card = ImageClip(np.asarray(title_card(title, logline, size))).with_duration(card_seconds)
-    layers.append(card.with_effects([vfx.CrossFadeIn(card_seconds / 5), vfx.CrossFadeOut(card_seconds / 4)]))
-    # moviepy writes int(duration * fps) frames: half a frame over keeps float error from dropping one.
-    seconds = (frames + 0.5) / fps
-    audio = AudioFileClip(str(soundtrack))
-    video = CompositeVideoClip(layers, size=size, bg_color=(0, 0, 0)).with_duration(seconds)
-    video = video.with_audio(audio.with_duration(min(audio.duration, seconds)))
+    Shots joined by hard cuts are stream-copied (the clips are already H.264 at the cut's size and
+    settings); only composed segments are encoded again, with the clips' own encoder settings so
+    that ffmpeg's concat demuxer can join them; the soundtrack is encoded to AAC on the way.
+    """
+    placements = [p for p, _ in clips]
+    frames = total_frames(placements)
+    audio = out.with_name(f"{out.stem}.audio.m4a")
+    # the soundtrack's AAC encoding runs beside the composing (two cores, two jobs)
+    encoding = subprocess.Popen([FFMPEG, "-v", "error", "-y", "-i", str(soundtrack), "-c:a", "aac", "-aac_coder", "fast",
+                                 "-b:a", "192k", "-ar", "48000", "-t", f"{frames / fps:.6f}", str(audio)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        Image.fromarray(video.get_frame(min(card_seconds * 0.45, seconds))).save(poster)
-        video.write_videofile(
-            str(out), fps=fps, codec="libx264", audio_codec="aac", audio_fps=48_000, preset="fast",
-            ffmpeg_params=["-pix_fmt", "yuv420p", "-crf", "20"], threads=2, logger=None,
-            temp_audiofile=str(out.with_name(out.stem + ".audio.m4a")),  # moviepy's default is the cwd
-        )
+        parts = _video_parts(clips, placements, title_card(title, logline, size), fps, size, out, poster)
     finally:
-        for clip in sources:
-            clip.close()
-        audio.close()
+        _, error = encoding.communicate()
+    if encoding.returncode:
+        raise RuntimeError(f"ffmpeg could not encode the soundtrack {soundtrack}: {error.decode().strip()}")
+    listing = out.with_name(f"{out.stem}.concat.txt")
+    listing.write_text("".join(f"file '{_quoted(path)}'\n" for path in parts))
+    subprocess.run([FFMPEG, "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(listing), "-i", str(audio),
+                    "-map", "0:v:0", "-map", "1:a:0", "-c", "copy", "-t", f"{frames / fps:.6f}",
+                    "-movflags", "+faststart", str(out)], check=True, capture_output=True)
     return frames
+
+
+def _video_parts(clips: list[tuple[Placement, Path]], placements: list[Placement], card: Image.Image, fps: int,
+                 size: tuple[int, int], out: Path, poster: Path) -> list[Path]:
+    """The files the cut joins, in order: clips as they are, composed segments newly encoded."""
+    card_frames = min(round(TITLE_SECONDS * fps), placements[0].frames)
+    parts = []
+    for number, segment in enumerate(segments(placements)):
+        if not segment.composed:
+            parts.append(clips[segment.shots[0]][1])
+            continue
+        first, last = segment.span(placements)
+        path = out.with_name(f"{out.stem}.segment{number}.mp4")
+        pictures = compose(clips, segment.shots, first, last, card if first == 0 else None, card_frames)
+        if first == 0:
+            pictures = _saving(pictures, int(card_frames * 0.45), poster)
+        write_video(path, pictures, fps, size, crf=MASTER_CRF)
+        parts.append(path)
+    return parts
+
+
+def _saving(pictures: Iterator[np.ndarray], index: int, path: Path) -> Iterator[np.ndarray]:
+    for number, picture in enumerate(pictures):
+        if number == index:
+            Image.fromarray(picture).save(path)
+        yield picture
+
+
+def _quoted(path: Path) -> str:
+    """A path as the concat demuxer's `file` directive reads it (single quotes escaped)."""
+    return str(path.resolve()).replace("'", "'\\''")
 
 
 def contact_sheet(images: list[tuple[str, Image.Image]], columns: int = 4, tile_width: int = 240) -> Image.Image:

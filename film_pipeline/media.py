@@ -17,6 +17,8 @@ from PIL import Image
 
 SAMPLE_RATE = 48_000
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
+# Upscaled clips and the cut's composed segments share these settings, so the cut can stream-copy clips.
+MASTER_CRF = 16
 
 
 def write_video(path: Path, frames: Iterable[np.ndarray], fps: int, size: tuple[int, int], crf: int = 12) -> int:

@@ -1,0 +1,59 @@
+"""The final cut's assembly: hard cuts are stream-copied, transitions and the title are composed."""
+
+import numpy as np
+
+from film_pipeline import edit
+from film_pipeline.media import MASTER_CRF, probe, read_audio, read_video, write_video, write_wav
+from film_pipeline.timeline import layout
+
+FPS, SIZE = 8, (64, 36)
+
+
+def _clip(path, frames, shade):
+    """A clip whose every frame differs (a moving bar) so a dropped or doubled frame shows."""
+    def picture(index):
+        image = np.full((SIZE[1], SIZE[0], 3), shade, np.uint8)
+        image[:, (index * 4) % SIZE[0]:(index * 4) % SIZE[0] + 4] = 255 - shade
+        return image
+    write_video(path, (picture(i) for i in range(frames)), FPS, SIZE, crf=MASTER_CRF)
+    return path
+
+
+def _cut(tmp_path, shots):
+    placements = layout(shots, FPS)
+    clips = [(p, _clip(tmp_path / f"{p.shot_id}.mp4", p.frames, 40 + 50 * i)) for i, p in enumerate(placements)]
+    sound = tmp_path / "sound.wav"
+    write_wav(sound, np.zeros(edit.total_frames(placements) * 48_000 // FPS, np.float32))
+    out, poster = tmp_path / "cut.mp4", tmp_path / "poster.png"
+    frames = edit.assemble(clips, sound, "Title", "a logline", FPS, SIZE, out, poster)
+    return placements, clips, out, poster, frames
+
+
+def test_segments_copy_hard_cuts_and_compose_the_title_fades_and_dissolves():
+    placements = layout([("a", 1, "cut"), ("b", 1, "cut"), ("c", 1, "crossfade"), ("d", 1, "cut"),
+                         ("e", 1, "fade"), ("f", 1, "cut"), ("g", 1, "cut")], FPS)
+    found = [([placements[i].shot_id for i in s.shots], s.composed) for s in edit.segments(placements)]
+    assert found == [(["a"], True), (["b"], False), (["c", "d", "e", "f"], True), (["g"], False)]
+    spans = [s.span(placements) for s in edit.segments(placements)]
+    assert [start for start, _ in spans[1:]] == [end for _, end in spans[:-1]], "segments must tile the film"
+
+
+def test_a_hard_cut_shot_is_copied_frame_for_frame(tmp_path):
+    placements, clips, out, poster, frames = _cut(tmp_path, [("a", 1, "cut"), ("b", 1.5, "cut"), ("c", 1, "cut")])
+    info = probe(out)
+    assert (frames, info.frames, info.video_codec, info.audio_codec) == (28, 28, "h264", "aac")
+    assert abs(len(read_audio(out)) / 48_000 - 28 / FPS) < 0.05
+    cut = list(read_video(out))
+    for placement, path in clips[1:]:  # stream copy: the very pixels the clip decodes to
+        assert all(np.array_equal(a, b) for a, b in zip(cut[placement.start:placement.end], read_video(path)))
+    assert not np.array_equal(cut[3], next(iter(read_video(clips[0][1])))), "the title lies over the first shot"
+    assert poster.exists()
+
+
+def test_a_crossfade_blends_and_a_fade_goes_through_black(tmp_path):
+    placements, clips, out, _, frames = _cut(tmp_path, [("a", 1, "crossfade"), ("b", 1, "fade"), ("c", 1, "cut")])
+    cut = list(read_video(out))
+    assert len(cut) == frames == 8 + 8 + 8 - 4
+    middle = cut[placements[1].start + 1].astype(int)[:, -8:].mean()  # inside the dissolve, away from the bars
+    assert 40 + 5 < middle < 90 - 5
+    assert cut[placements[1].end - 1].mean() < 30 and cut[placements[2].start].mean() < 40
