@@ -37,14 +37,14 @@ from film_pipeline.cost import Prices, device_of
 from film_pipeline.scoring import best_take, clip_scores, image_scores, with_adherence
 from film_pipeline.expansion import expand_film
 from film_pipeline.film import Film, film_slug, load_film
-from film_pipeline.media import (SAMPLE_RATE, peak_memory_mb, read_audio, read_video, reset_peak_memory, thumbnail,
+from film_pipeline.media import (MASTER_CRF, SAMPLE_RATE, peak_memory_mb, read_audio, read_video, reset_peak_memory, thumbnail,
                                  write_video, write_wav)
 from film_pipeline.specs import SHOT_SPECS, character_spec, film_spec, score_spec, version_of
 from film_pipeline.store import ArtifactStore, artifact_key, open_store, stored_dict
 from film_pipeline.timeline import Placement, layout, total_frames
 
 CODE_VERSIONS = {"script": "1", "characters": "1", "storyboard": "1", "clip": "1", "upscaled_clip": "1",
-                 "voiceover": "1", "soundtrack": "1", "final_cut": "1"}
+                 "voiceover": "1", "soundtrack": "1", "final_cut": "2"}
 SHOT_ASSETS = ("storyboard", "clip", "upscaled_clip", "voiceover")
 FILM_ASSETS = ("script", "characters", "soundtrack", "final_cut")
 # Each real asset's parents, by name within the film; the planner walks this too.
@@ -559,7 +559,7 @@ class _FilmContext:
                 size = (first.shape[1] * factor, first.shape[0] * factor)
                 path = workdir / "upscaled.mp4"
                 upscaled = (backend.upscale(f, factor) for f in itertools.chain([first], frames))
-                count = write_video(path, upscaled, clip["info"]["fps"], size, crf=16)
+                count = write_video(path, upscaled, clip["info"]["fps"], size, crf=MASTER_CRF)
                 return {"video": path}, {"backend": backend.name, "model": model_id(spec["backend"]),
                                          "device": device_of(backend), "factor": factor, "frames": count, "fps": clip["info"]["fps"],
                                          "expected_frames": clip["info"].get("expected_frames", clip["info"]["frames"]),
@@ -619,8 +619,9 @@ class _FilmContext:
                                          "cues": len(cues), "peak": round(float(np.abs(mixed).max(initial=0)), 3),
                                          "seed": spec["seed"]}
 
+            versions = {("score_spec", None): spec_version, **{("voiceover", s): v for s, v, _ in voices}}
             return self.render(context, artifacts, "soundtrack", None,
-                               [spec_version, [(s, v) for s, v, _ in voices]], make)
+                               film_level_inputs("soundtrack", versions, [s for s, _, _ in voices]), make)
 
         return soundtrack
 
@@ -649,12 +650,23 @@ class _FilmContext:
                     "frames": frames, "fps": film["fps"], "duration_seconds": round(frames / film["fps"], 3),
                     "expected_frames": total_frames(placements),
                     "width": size[0], "height": size[1], "shots": len(shots), "title": film["title"],
-                    "backend": "moviepy + libx264/aac", "seed": film["seed"]}
+                    "backend": "ffmpeg concat (stream copy) + libx264/aac", "seed": film["seed"]}
 
+            versions = {("script", None): script_version, ("soundtrack", None): sound_version,
+                        **{("upscaled_clip", s): v for s, v, _ in shots}}
             return self.render(context, artifacts, "final_cut", None,
-                               [script_version, sound_version, [(s, v) for s, v, _ in shots]], make)
+                               film_level_inputs("final_cut", versions, [s for s, _, _ in shots]), make)
 
         return final_cut
+
+
+def film_level_inputs(name: str, versions: dict[tuple[str, str | None], str], shots: list[str]) -> list:
+    """The input versions that a film-level asset's own version hashes, in the order it hashes
+    them. The asset bodies and the planner both build them here: past 100 shots Dagster stops
+    comparing a film-level asset with its per-shot inputs, and the planner compares instead."""
+    per_shot = {"soundtrack": "voiceover", "final_cut": "upscaled_clip"}[name]
+    whole = {"soundtrack": ("score_spec",), "final_cut": ("script", "soundtrack")}[name]
+    return [*(versions[(parent, None)] for parent in whole), [(shot, versions[(per_shot, shot)]) for shot in shots]]
 
 
 PREVIEW_WIDTH, PREVIEW_FRAMES = 160, 16

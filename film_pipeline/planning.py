@@ -11,11 +11,14 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 from dagster._core.asset_graph_view.asset_graph_view import AssetGraphView, TemporalContext
-from dagster._core.definitions.data_version import CachingStaleStatusResolver, StaleStatus
+from dagster._core.definitions.data_version import (DATA_VERSION_TAG, CachingStaleStatusResolver, StaleStatus,
+                                                    extract_data_version_from_entry)
+from dagster._core.events import DagsterEventType
 from dagster._time import get_current_datetime
 
-from film_pipeline.assets import FILM_ASSETS, PARENTS, SHOT_ASSETS, FilmGraph
+from film_pipeline.assets import CODE_VERSIONS, FILM_ASSETS, PARENTS, SHOT_ASSETS, FilmGraph, film_level_inputs
 from film_pipeline.film import Film
+from film_pipeline.specs import version_of
 
 # Dagster still records every log line in the instance (the UI shows them); terminals stay quiet.
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
@@ -71,6 +74,7 @@ def plan_film(film: Film, graph: FilmGraph, instance: dg.DagsterInstance, asset_
     registered = set(instance.get_dynamic_partitions(graph.partitions.name))
     plan = Plan(graph.slug)
     planned: set[tuple[str, str | None]] = set()
+    versions = RecordedVersions(graph, instance, [shot.id for shot in film.shots])
 
     def visit(name: str, shot: str | None) -> None:
         if shot is not None and shot not in registered:
@@ -83,6 +87,8 @@ def plan_film(film: Film, graph: FilmGraph, instance: dg.DagsterInstance, asset_
         upstream = [parent for parent in PARENTS[name] if _will_render(parent, shot, planned)]
         if status == "fresh" and upstream:
             status, reason = "stale", f"{', '.join(upstream)} will re-render"
+        elif status == "fresh" and shot is None and needs_every_shot(name) and not versions.matches(name):
+            status, reason = "stale", "a shot's input changed since it was made"
         if status != "fresh":
             planned.add((name, shot))
         plan.states.append(AssetState(name, shot, status, status != "fresh", reason))
@@ -99,6 +105,47 @@ def plan_film(film: Film, graph: FilmGraph, instance: dg.DagsterInstance, asset_
             plan.shot_runs.setdefault(shot, []).append(name)
     plan.shot_runs = {s.id: plan.shot_runs[s.id] for s in film.shots if s.id in plan.shot_runs}
     return plan
+
+
+class RecordedVersions:
+    """The latest recorded data versions, to tell whether a film-level asset was made from the
+    inputs recorded now. Dagster's own check stops at 100 upstream partitions; this one reads each
+    per-shot asset's versions in one query, so it stays exact (and linear) at any length."""
+
+    def __init__(self, graph: FilmGraph, instance: dg.DagsterInstance, shots: list[str]):
+        self.graph, self.instance, self.shots = graph, instance, shots
+        self.versions: dict[tuple[str, str | None], str | None] = {}
+
+    def matches(self, name: str) -> bool:
+        recorded = self.latest(name)
+        try:
+            inputs = film_level_inputs(name, self, self.shots)
+        except KeyError:  # an input was never made: Dagster calls that missing, not fresh
+            return True
+        return recorded == version_of(name, CODE_VERSIONS[name], inputs)
+
+    def __getitem__(self, item: tuple[str, str | None]) -> str:
+        name, shot = item
+        if shot is not None and (name, shot) not in self.versions:
+            self._load_partitions(name)
+        version = self.versions.get(item) if shot is not None else self.latest(name)
+        if version is None:
+            raise KeyError(item)
+        return version
+
+    def latest(self, name: str) -> str | None:
+        if (name, None) not in self.versions:
+            is_source = name not in PARENTS
+            record = self.instance.get_latest_data_version_record(self.graph.key(name), is_source)
+            version = extract_data_version_from_entry(record.event_log_entry) if record else None
+            self.versions[(name, None)] = version.value if version else None
+        return self.versions[(name, None)]
+
+    def _load_partitions(self, name: str) -> None:
+        tags = self.instance.event_log_storage.get_latest_tags_by_partition(
+            self.graph.key(name), DagsterEventType.ASSET_MATERIALIZATION, [DATA_VERSION_TAG])
+        for shot in self.shots:
+            self.versions[(name, shot)] = tags.get(shot, {}).get(DATA_VERSION_TAG)
 
 
 def needs_every_shot(name: str) -> bool:

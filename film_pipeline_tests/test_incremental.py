@@ -7,6 +7,7 @@ from film_pipeline.backends.camera import CameraMove
 from film_pipeline.backends.score import ProceduralScore
 
 from film_pipeline.home import get_instance
+from film_pipeline.planning import QUIET
 from film_pipeline.render import render_film
 from film_pipeline_tests.conftest import edit_film, shot
 
@@ -117,3 +118,28 @@ def test_reverting_an_edit_reuses_stored_versions(rendered):
     assert done == chain("b", *VISUAL) | FINAL  # Dagster records the move back...
     assert reverted.final_cut == first.final_cut  # ...to the very same stored artifact
     assert reverted.final_cut.read_bytes() == original
+
+
+@pytest.mark.parametrize("edit, planned, exact", [
+    (lambda d: shot(d, "b").__setitem__("pick", 2), ["final_cut"], "final_cut"),
+    (lambda d: shot(d, "c").__setitem__("narration", "a different line"), ["script", "soundtrack", "final_cut"], "soundtrack"),
+])
+def test_film_level_assets_stay_exact_past_dagsters_partition_limit(rendered, monkeypatch, edit, planned, exact):
+    """Past 100 shots Dagster stops comparing the cut with its shots (the limit is lowered to 2
+    here, so three shots are "many"). A shot re-rendered by its own run, as the sensor or the UI
+    runs it, must still leave the soundtrack and the cut stale."""
+    from dagster._core.definitions import data_version
+    from film_pipeline.render import current_plan
+
+    monkeypatch.setattr(data_version, "SKIP_PARTITION_DATA_VERSION_DEPENDENCY_THRESHOLD", 2)
+    edit_film(rendered, edit)
+    session, plan = current_plan(rendered)
+    (changed, assets), = plan.shot_runs.items()
+    job = session.defs.resolve_job_def(session.graph.shot_job)
+    assert job.execute_in_process(instance=session.instance, partition_key=changed, run_config=QUIET,
+                                  asset_selection=[session.graph.key(a) for a in assets]).success
+    _, after = current_plan(rendered)
+    assert after.shot_runs == {}
+    assert after.film_assets == planned
+    states = {s.asset: s for s in after.states if s.partition is None}
+    assert states[exact].reason == "a shot's input changed since it was made"
