@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 FILM_HOME ?= $(CURDIR)/data
 export FILM_HOME
 
-.PHONY: demo test ui plan status clean-renders store-up store-down
+.PHONY: demo test bench ui plan status clean-renders store-up store-down
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -p no:cacheprovider $(PYTEST_ARGS)
+
+# The four benchmarks (incremental rebuild, orchestration overhead, cut assembly, scale to 512
+# shots), written to bench/RESULTS.md; about 40 min on 2 cores. BENCH_ARGS="--runs 1 --sizes 8,32" for a quick look.
+bench: $(VENV)/.installed
+	$(BIN)/python bench/results.py $(BENCH_ARGS)
 
 plan status: $(VENV)/.installed
 	$(BIN)/film $@ data/films/demo

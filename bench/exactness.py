@@ -1,0 +1,39 @@
+"""Whether the cut stays exact past Dagster's 100-partition limit (run by bench/results.py).
+
+    FILM_HOME=... .venv/bin/python bench/exactness.py FILM_DIR
+
+Picks the other take of the film's two-take shot, renders only that shot's run (as the film.yaml
+sensor or a rerun from the UI does), then asks Dagster's resolver and the planner about the cut.
+Prints one JSON line: {"dagster": status, "planner": status, "exact": bool}.
+"""
+
+import json
+import sys
+import warnings
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+warnings.filterwarnings("ignore")
+
+from bench.films import pick_take  # noqa: E402
+from film_pipeline.planning import QUIET, stale_resolver  # noqa: E402
+from film_pipeline.render import current_plan  # noqa: E402
+
+
+def main(film_dir: Path) -> None:
+    pick_take(film_dir / "film.yaml", 2)
+    session, plan = current_plan(film_dir)
+    (shot, assets), = plan.shot_runs.items()
+    job = session.defs.resolve_job_def(session.graph.shot_job)
+    assert job.execute_in_process(instance=session.instance, partition_key=shot, run_config=QUIET,
+                                  asset_selection=[session.graph.key(a) for a in assets]).success
+    session, after = current_plan(film_dir)
+    resolver = stale_resolver(session.instance, session.defs.resolve_asset_graph())
+    dagster = resolver.get_status(session.graph.key("final_cut"), None).value.lower()
+    planner = next(s.status for s in after.states if s.asset == "final_cut")
+    print(json.dumps({"dagster": dagster, "planner": planner, "exact": planner == "stale"}))
+    pick_take(film_dir / "film.yaml", 1)
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
