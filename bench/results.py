@@ -39,13 +39,16 @@ EXACT_FROM = 100  # Dagster's SKIP_PARTITION_DATA_VERSION_DEPENDENCY_THRESHOLD
 
 
 def timed(command: list[str], env: dict | None = None) -> tuple[float, float]:
-    """Runs a command to completion: (wall seconds, its peak resident memory in MiB)."""
-    started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{' '.join(command)} failed:\n{process.stderr.read().decode()[-3000:]}")
+    """Runs a command to completion: (wall seconds, its peak resident memory in MiB). Its stderr
+    (the progress bar) goes to a file: a pipe nobody reads fills up and stops the command."""
+    with tempfile.TemporaryFile() as errors:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=errors)
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        if os.waitstatus_to_exitcode(status) != 0:
+            errors.seek(0)
+            raise RuntimeError(f"{' '.join(command)} failed:\n{errors.read().decode()[-3000:]}")
     return seconds, usage.ru_maxrss / 1024
 
 
