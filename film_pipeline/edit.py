@@ -77,7 +77,7 @@ def title_card(title: str, logline: str | None, size: tuple[int, int]) -> Image.
     return card
 
 
-@dataclass(frozen=True)
+@dataclass
 class Segment:
     """A stretch of the cut: one clip copied as it is, or shots composed (title, fades, crossfades)."""
     shots: list[int]      # indexes into the placements
