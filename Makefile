@@ -28,7 +28,7 @@ test: $(VENV)/.installed
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -p no:cacheprovider $(PYTEST_ARGS)
 
 # The four benchmarks (incremental rebuild, orchestration overhead, cut assembly, scale to 512
-# shots), written to bench/RESULTS.md; about 40 min on 2 cores. BENCH_ARGS="--runs 1 --sizes 8,32" for a quick look.
+# shots), written to bench/RESULTS.md; about 50 min on 2 cores. BENCH_ARGS="--runs 1 --sizes 8,32" for a quick look.
 bench: $(VENV)/.installed
 	$(BIN)/python bench/results.py $(BENCH_ARGS)
 
