@@ -98,10 +98,11 @@ def segments(placements: list[Placement]) -> list[Segment]:
 
     result: list[Segment] = []
     for index in range(len(placements)):
-        if composed(index) and result and result[-1].composed:
+        joins = composed(index)
+        if joins and result and result[-1].composed:
             result[-1].shots.append(index)
         else:
-            result.append(Segment([index], composed(index)))
+            result.append(Segment([index], joins))
     return result
 
 
