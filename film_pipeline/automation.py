@@ -17,11 +17,12 @@ import json
 import os
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import dagster as dg
 from dagster._core.definitions.data_version import extract_data_version_from_entry
 from dagster._core.scheduler.instigation import InstigatorStatus, InstigatorType
-from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES, RunsFilter
+from dagster._core.storage.dagster_run import NOT_FINISHED_STATUSES, RunsFilter
 
 from film_pipeline.assets import FilmGraph, sync_shot_partitions
 from film_pipeline.film import FilmError, NightlyRender, load_film
@@ -66,7 +67,7 @@ def watch_film_yaml(graph: FilmGraph) -> dg.SensorDefinition:
         cursor = WatchCursor.parse(context.cursor)
         path = graph.film_dir / "film.yaml"
         try:
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            digest = _digest(path)
         except OSError as error:
             return dg.SkipReason(f"cannot read {path}: {error.strerror}")
         changed = digest != cursor.film_yaml
@@ -85,6 +86,10 @@ def watch_film_yaml(graph: FilmGraph) -> dg.SensorDefinition:
         added, removed = sync_shot_partitions(context.instance, graph.partitions.name, [s.id for s in film.shots])
         if changed or added or removed:
             observe(context.repository_def, context.instance, graph, launched_by="sensor")
+        if not _still(path, digest):
+            # saved again while this tick read it: the observation may mix two saves; the next
+            # tick reads the new one whole (the cursor is left as it was)
+            return dg.SkipReason("film.yaml changed while it was being read; reading it again on the next tick")
         if observe_only:
             return dg.SensorResult(skip_reason="observed film.yaml; Dagster's automation sensor requests the runs",
                                    cursor=WatchCursor(digest, time.time(), False, generation).dump())
@@ -156,7 +161,9 @@ def _requests(instance: dg.DagsterInstance, graph: FilmGraph, plan: Plan, launch
               generation: int) -> tuple[list, str]:
     """Shot runs now (except shots with a run in flight); the film run once no shot is left and
     nothing of the film is in flight."""
-    in_flight = instance.get_run_records(RunsFilter(tags={"film": graph.slug}, statuses=IN_PROGRESS_RUN_STATUSES))
+    # queued runs too: under the daemon's run queue a run waits there for its pool slot, and a
+    # shot requested on the last tick and not yet started must not be requested again
+    in_flight = instance.get_run_records(RunsFilter(tags={"film": graph.slug}, statuses=NOT_FINISHED_STATUSES))
     busy_shots = {record.dagster_run.tags.get("dagster/partition") for record in in_flight}
     requests = plan.run_requests(graph)
     shot_requests = [r for r in requests if r.partition_key is not None]
@@ -190,6 +197,17 @@ def _run_key(instance: dg.DagsterInstance, graph: FilmGraph, request: dg.RunRequ
         record = instance.get_latest_data_version_record(graph.key(name), True, shot)
         versions.append([name, str(extract_data_version_from_entry(record.event_log_entry)) if record else None])
     return f"{generation}:" + hashlib.sha256(json.dumps(versions).encode()).hexdigest()[:12]
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _still(path: Path, digest: str) -> bool:
+    try:
+        return _digest(path) == digest
+    except OSError:
+        return False
 
 
 def _runs_ended_since(instance: dg.DagsterInstance, graph: FilmGraph, since: float) -> bool:

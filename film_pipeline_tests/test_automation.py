@@ -39,7 +39,7 @@ class Watcher:
         with partition_loading_context(dynamic_partitions_store=self.instance):  # as the daemon's code server does
             data = sensor.evaluate_tick(dg.build_sensor_context(instance=self.instance, cursor=self.cursor,
                                                                 definitions=defs))
-        self.cursor = data.cursor
+        self.cursor = data.cursor or self.cursor  # the daemon keeps the cursor a tick leaves unset
         return data
 
     def requested(self, data) -> dict:
@@ -90,6 +90,42 @@ def test_a_file_still_being_saved_is_not_read(rendered, monkeypatch):
     assert waiting.run_requests == [] and "waiting for the save to finish" in waiting.skip_message
     monkeypatch.setattr(automation, "SETTLE_SECONDS", 0.0)
     assert watcher.requested(watcher.tick()) == {"b": sorted(SHOT_CHAIN)}
+
+
+def test_a_save_during_the_tick_is_read_whole_on_the_next_tick(rendered, monkeypatch):
+    watcher = Watcher(rendered)
+    watcher.tick()
+    before = watcher.cursor
+    observe = automation.observe
+
+    def observe_then_save_again(*args, **kwargs):
+        observe(*args, **kwargs)
+        edit_film(rendered, lambda doc: shot(doc, "c").__setitem__("prompt", "a lighthouse at dawn"))
+
+    edit_film(rendered, lambda doc: shot(doc, "b").__setitem__("prompt", "a city street in the rain"))
+    monkeypatch.setattr(automation, "observe", observe_then_save_again)
+    torn = watcher.tick()
+    assert torn.run_requests == [] and "changed while it was being read" in torn.skip_message
+    assert watcher.cursor == before
+    monkeypatch.setattr(automation, "observe", observe)
+    data = watcher.tick()
+    assert watcher.requested(data) == {"b": sorted(SHOT_CHAIN), "c": sorted(SHOT_CHAIN)}
+    assert WatchCursor.parse(watcher.cursor).generation == WatchCursor.parse(before).generation + 1
+
+
+def test_a_shot_run_not_yet_started_is_not_requested_again_by_the_next_save(rendered):
+    watcher = Watcher(rendered)
+    watcher.tick()
+    edit_film(rendered, lambda doc: shot(doc, "b").__setitem__("prompt", "a city street in the rain"))
+    (request,) = watcher.tick().run_requests
+    # created by the daemon and waiting (queued, then not started) for the gpu pool's slot; only a
+    # run launched from a code location can be queued, so this one stays "not started"
+    run = watcher.instance.create_run_for_job(
+        watcher.defs.resolve_job_def(request.job_name), run_config=QUIET,
+        tags={**request.tags, "dagster/partition": "b"}, asset_selection=frozenset(request.asset_selection))
+    assert watcher.instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.NOT_STARTED
+    edit_film(rendered, lambda doc: shot(doc, "c").__setitem__("prompt", "a lighthouse at dawn"))
+    assert watcher.requested(watcher.tick()) == {"c": sorted(SHOT_CHAIN)}
 
 
 def test_a_narration_edit_requests_the_voice_then_soundtrack_and_cut(rendered):
