@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 FILM_HOME ?= $(CURDIR)/data
 export FILM_HOME
 
-.PHONY: demo test bench ui plan status clean-renders store-up store-down
+.PHONY: demo test bench bench-workers ui plan status clean-renders store-up store-down workers-up workers-down
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,3 +49,12 @@ store-up: $(VENV)/.installed
 
 store-down: $(VENV)/.installed
 	$(BIN)/film store down
+
+# N Celery workers (and a Redis broker, unless FILM_BROKER names one) under FILM_HOME; then
+# `eval "$$(.venv/bin/film workers env)"` and every render's steps go to them.
+N ?= 2
+workers-up: $(VENV)/.installed
+	$(BIN)/film workers up $(N)
+
+workers-down: $(VENV)/.installed
+	$(BIN)/film workers down

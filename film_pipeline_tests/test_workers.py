@@ -1,0 +1,151 @@
+"""Renders through Dagster's Celery executor: a real redis-server and two `dagster-celery worker`
+processes started by `film workers up` on 127.0.0.1, `film render` with FILM_BROKER set.
+
+The tests share the workers and run in file order on one xdist worker; the last one kills a
+worker mid-render.
+"""
+
+import ast
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from film_pipeline.workers import WorkerSettings, celery_app
+from film_pipeline_tests.conftest import edit_film, shot
+
+pytestmark = [pytest.mark.xdist_group("celery-workers"),
+              pytest.mark.skipif(shutil.which("redis-server") is None and not os.environ.get("CI"),
+                                 reason="redis-server is not installed (.ci/run installs it)")]
+FILM = str(Path(sys.executable).with_name("film"))
+SHOT_CHAIN = {"storyboard", "clip", "upscaled_clip"}
+LOST_AFTER = "10"  # seconds before a dead worker's task goes to another (the default is 30 min)
+
+
+class Cluster:
+    def __init__(self, home: Path):
+        self.home, self.film_dir = home, home / "films" / "mini"
+        self.env = {**os.environ, "FILM_HOME": str(home), "FILM_WORKER_LOST_AFTER": LOST_AFTER}
+        self.env.pop("FILM_BROKER", None)
+
+    def film(self, *args, timeout=300, **env) -> subprocess.CompletedProcess:
+        return subprocess.run([FILM, *args], env={**self.env, **env}, capture_output=True, text=True, timeout=timeout)
+
+    def render(self) -> dict:
+        done = self.film("render", "--json", "--no-progress", str(self.film_dir))
+        assert done.returncode == 0, done.stderr[-3000:] + self.logs()
+        return json.loads(done.stdout)
+
+    def record(self) -> dict:
+        return json.loads((self.home / "workers" / "workers.json").read_text())
+
+    def logs(self) -> str:
+        return "".join(f"\n--- {log.name}\n{log.read_text()[-1500:]}" for log in (self.home / "workers").glob("*.log"))
+
+    def step_history(self, run_id: str, step: str) -> tuple[list[str], bool]:
+        """The workers a step of a run started on, in order, and whether it succeeded."""
+        os.environ["DAGSTER_HOME"] = str(self.home / "dagster")
+        with dg.DagsterInstance.get() as instance:
+            events = [e.dagster_event for e in instance.all_logs(run_id) if e.dagster_event and e.step_key == step]
+        started_on = [str(getattr(e.engine_event_data.metadata["Celery worker"], "value",
+                                  e.engine_event_data.metadata["Celery worker"]))
+                      for e in events if e.is_engine_event and "Celery worker" in e.engine_event_data.metadata]
+        return started_on, any(e.is_step_success for e in events)
+
+    def materialization(self, asset: str, shot_id: str | None) -> dict:
+        os.environ["DAGSTER_HOME"] = str(self.home / "dagster")
+        with dg.DagsterInstance.get() as instance:
+            key = dg.AssetKey(["mini", asset])
+            records = instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=key, asset_partitions=[shot_id] if shot_id else None), limit=1).records
+            return {k: v.value for k, v in records[0].asset_materialization.metadata.items()}
+
+
+@pytest.fixture(scope="module")
+def cluster(baseline, tmp_path_factory):
+    home = tmp_path_factory.mktemp("celery") / "home"
+    shutil.copytree(baseline, home)
+    cluster = Cluster(home)
+    up = cluster.film("workers", "up", "2", timeout=240)
+    assert up.returncode == 0, up.stderr + cluster.logs()
+    exports = cluster.film("workers", "env").stdout
+    cluster.env.update(line.removeprefix("export ").split("=", 1) for line in exports.splitlines())
+    assert cluster.env["FILM_BROKER"].startswith("redis://127.0.0.1:")
+    yield cluster
+    cluster.film("workers", "down", timeout=120)
+
+
+def test_the_workers_serve_both_queues(cluster):
+    status = cluster.film("workers", "status")
+    assert status.returncode == 0, status.stderr
+    lines = status.stdout.splitlines()
+    assert len(lines) == 2 and all("queues gpu, cpu" in line for line in lines), status.stdout
+
+
+def test_a_render_spreads_its_shots_over_the_workers_and_keeps_models_loaded(cluster):
+    for shot_id, prompt in (("a", "a harbour at dusk"), ("b", "a city street in the rain"), ("c", "a lighthouse at dawn")):
+        edit_film(cluster.film_dir, lambda doc, s=shot_id, p=prompt: shot(doc, s).__setitem__("prompt", p))
+    result = cluster.render()
+    assert not result["failed"] and result["final_cut"]
+    assert {(m["asset"], m["partition"]) for m in result["materialized"]} >= {(a, s) for a in SHOT_CHAIN for s in "abc"}
+    ran_on = {(a, s): cluster.materialization(a, s) for a in SHOT_CHAIN for s in "abc"}
+    workers = {meta["worker"] for meta in ran_on.values()}
+    assert len(workers) == 2 and all(w.startswith("film-worker-") for w in workers), workers
+    # 9 model steps on 2 workers: some worker ran a model step with a model already in memory
+    assert any(meta["models_already_loaded"] > 0 for meta in ran_on.values()), ran_on
+    assert cluster.materialization("final_cut", None)["worker"].startswith("film-worker-")
+
+
+def test_an_edit_rerenders_exactly_that_shot_through_the_workers(cluster):
+    edit_film(cluster.film_dir, lambda doc: shot(doc, "b").__setitem__("prompt", "a tram in the snow"))
+    result = cluster.render()
+    shots = {(m["asset"], m["partition"]) for m in result["materialized"] if m["partition"]}
+    assert shots == {(a, "b") for a in SHOT_CHAIN}
+    assert {m["asset"] for m in result["materialized"] if not m["partition"]} == {"script", "final_cut"}
+
+
+def test_a_queue_nobody_serves_is_a_clear_error_not_a_hang(cluster):
+    done = cluster.film("render", "--no-progress", str(cluster.film_dir), timeout=120, FILM_GPU_QUEUE="gpu-a100")
+    assert done.returncode == 5, done.stderr
+    assert "no Celery worker serves the gpu-a100 queue" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_worker_killed_mid_task_hands_its_task_to_another_and_the_render_completes(cluster):
+    for shot_id, prompt in (("a", "a harbour at night"), ("b", "a city street at noon"), ("c", "a lighthouse in fog")):
+        edit_film(cluster.film_dir, lambda doc, s=shot_id, p=prompt: shot(doc, s).__setitem__("prompt", p))
+    render = subprocess.Popen([FILM, "render", "--json", "--no-progress", str(cluster.film_dir)], env=cluster.env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    app = celery_app(replace(WorkerSettings(), broker=cluster.env["FILM_BROKER"]))
+    deadline = time.monotonic() + 120
+    victim = None
+    while victim is None:
+        assert render.poll() is None and time.monotonic() < deadline, "no task was seen running on a worker"
+        for worker, tasks in (app.control.inspect(timeout=0.5).active() or {}).items():
+            if tasks:
+                victim, task = worker, tasks[0]
+                break
+    os.killpg(cluster.record()["workers"][victim], 9)
+    stdout, stderr = render.communicate(timeout=300)
+    assert render.returncode == 0, stderr[-3000:] + cluster.logs()
+    result = json.loads(stdout)
+    assert not result["failed"] and result["final_cut"]
+    assert {(m["asset"], m["partition"]) for m in result["materialized"]} >= {(a, s) for a in SHOT_CHAIN for s in "abc"}
+    # the killed step started on the victim and was run again, to success, on the other worker
+    run_id, step = _run_and_step(task)
+    started_on, succeeded = cluster.step_history(run_id, step)
+    assert started_on[0] == victim and started_on[-1] != victim and succeeded, (victim, step, started_on)
+
+
+def _run_and_step(task: dict) -> tuple[str, str]:
+    """The run and step of a task `celery inspect active` lists (its kwargs as objects or as repr)."""
+    kwargs = task["kwargs"] if isinstance(task["kwargs"], dict) else ast.literal_eval(task["kwargs"])
+    packed = kwargs["execute_step_args_packed"]
+    (step,) = packed["step_keys_to_execute"]
+    return packed.get("run_id") or packed["pipeline_run_id"], step  # serialized under its old name
