@@ -9,6 +9,7 @@ import ast
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -124,21 +125,24 @@ def test_a_worker_killed_mid_task_hands_its_task_to_another_and_the_render_compl
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     app = celery_app(replace(WorkerSettings(), broker=cluster.env["FILM_BROKER"]))
     deadline = time.monotonic() + 120
-    victim = None
-    while victim is None:
-        assert render.poll() is None and time.monotonic() < deadline, "no task was seen running on a worker"
-        for worker, tasks in (app.control.inspect(timeout=0.5).active() or {}).items():
-            if tasks:
-                victim, task = worker, tasks[0]
-                break
-    os.killpg(cluster.record()["workers"][victim], 9)
+    while True:
+        assert render.poll() is None and time.monotonic() < deadline, "no step was caught running on a worker"
+        busy = [(w, tasks[0]) for w, tasks in (app.control.inspect(timeout=0.5).active() or {}).items() if tasks]
+        if not busy:
+            continue
+        (victim, task), group = busy[0], cluster.record()["workers"][busy[0][0]]
+        os.killpg(group, signal.SIGSTOP)  # frozen: it cannot finish the step while we look
+        run_id, step = _run_and_step(task)
+        if not cluster.step_history(run_id, step)[1]:
+            os.killpg(group, signal.SIGKILL)  # mid-step, for certain
+            break
+        os.killpg(group, signal.SIGCONT)  # it had finished the step already: catch another
     stdout, stderr = render.communicate(timeout=300)
     assert render.returncode == 0, stderr[-3000:] + cluster.logs()
     result = json.loads(stdout)
     assert not result["failed"] and result["final_cut"]
     assert {(m["asset"], m["partition"]) for m in result["materialized"]} >= {(a, s) for a in SHOT_CHAIN for s in "abc"}
     # the killed step started on the victim and was run again, to success, on the other worker
-    run_id, step = _run_and_step(task)
     started_on, succeeded = cluster.step_history(run_id, step)
     assert started_on[0] == victim and started_on[-1] != victim and succeeded, (victim, step, started_on)
 
