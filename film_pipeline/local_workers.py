@@ -17,7 +17,9 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from film_pipeline.home import dagster_home, film_home
+import dagster as dg
+
+from film_pipeline.home import dagster_home, film_home, get_instance
 from film_pipeline.processes import HOST, alive, free_port, stop_group
 from film_pipeline.workers import WorkerConfigError, WorkerSettings, celery_app
 
@@ -61,6 +63,9 @@ def up(count: int, port: int | None = None, timeout: float = 180.0) -> Workers:
         port = port or free_port()
         broker_pid = _start_redis(port, root)
         settings = replace(settings, broker=f"redis://{HOST}:{port}/0")
+    with get_instance() as instance:  # create the SQLite storage once: workers starting together race to migrate it
+        instance.get_run_records(limit=1)
+        instance.event_log_storage.get_event_records(dg.EventRecordsFilter(dg.DagsterEventType.RUN_SUCCESS), limit=1)
     env = {**os.environ, "FILM_BROKER": settings.broker, "FILM_HOME": str(film_home()),
            "DAGSTER_HOME": str(dagster_home()),
            # dagster-celery runs `celery` by name: this environment's, even when it is not activated

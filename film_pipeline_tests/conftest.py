@@ -6,12 +6,19 @@ one another's edits.
 """
 
 import shutil
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 from ruamel.yaml import YAML
 
+from film_pipeline.processes import free_port
 from film_pipeline.render import render_film
+
+FILM = str(Path(sys.executable).with_name("film"))
 
 MINI_FILM = """\
 # A small film that exercises every stage quickly.
@@ -67,6 +74,23 @@ def edit_film(film_dir: Path, change) -> None:
 
 def shot(doc, shot_id):
     return next(s for s in doc["shots"] if s["id"] == shot_id)
+
+
+def launch_ui(env: dict, log: Path, timeout: float = 180) -> tuple[subprocess.Popen, str]:
+    """`film ui` on a free loopback port, once it answers: (the process, its URL)."""
+    url = f"http://127.0.0.1:{(port := free_port())}"
+    with open(log, "w") as out:
+        process = subprocess.Popen([FILM, "ui", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/server_info", timeout=5):
+                return process, url
+        except OSError:
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, f"the UI did not start in {timeout:.0f} s:\n{log.read_text()}"
+            time.sleep(1)
 
 
 @pytest.fixture(scope="session", autouse=True)

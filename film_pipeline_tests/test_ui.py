@@ -9,9 +9,7 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -19,23 +17,22 @@ from pathlib import Path
 
 import pytest
 
-from film_pipeline_tests.conftest import edit_film, shot
+from film_pipeline_tests.conftest import edit_film, launch_ui, shot
 
 pytestmark = pytest.mark.xdist_group("film-ui")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FILM = str(Path(sys.executable).with_name("film"))
 
 
 @dataclass
 class UI:
     home: Path
-    port: int
+    url: str
     process: subprocess.Popen
     log: Path
 
     @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
 
     def graphql(self, query: str) -> dict:
         request = urllib.request.Request(f"{self.url}/graphql", data=json.dumps({"query": query}).encode(),
@@ -50,12 +47,6 @@ class UI:
                             ' jobName status tags { key value } } } } }')
         return [{"job": r["jobName"], "status": r["status"], **{t["key"]: t["value"] for t in r["tags"]}}
                 for r in data["runsOrError"]["results"]]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def processes_with(marker: str) -> list[str]:
@@ -75,20 +66,8 @@ def ui(baseline, tmp_path_factory):
     home = tmp_path_factory.mktemp("ui") / "home"
     shutil.copytree(baseline, home)
     log = home / "ui.log"
-    env = {**os.environ, "FILM_HOME": str(home), "FILM_SENSOR_INTERVAL": "2"}
-    with open(log, "w") as out:
-        process = subprocess.Popen([FILM, "ui", "--port", str(port := free_port())], env=env, stdout=out,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
-    server = UI(home, port, process, log)
-    deadline = time.monotonic() + 180
-    while True:
-        try:
-            with urllib.request.urlopen(f"{server.url}/server_info", timeout=5):
-                break
-        except OSError:
-            assert process.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, f"the UI did not start in 180 s:\n{log.read_text()}"
-            time.sleep(1)
+    process, url = launch_ui({**os.environ, "FILM_HOME": str(home), "FILM_SENSOR_INTERVAL": "2"}, log)
+    server = UI(home, url, process, log)
     server.graphql("mutation { setNuxSeen }")  # the one-time newsletter dialog would cover the screenshot
     yield server
     if process.poll() is None:

@@ -20,7 +20,7 @@ import dagster as dg
 import pytest
 
 from film_pipeline.workers import WorkerSettings, celery_app
-from film_pipeline_tests.conftest import edit_film, shot
+from film_pipeline_tests.conftest import edit_film, launch_ui, shot
 
 pytestmark = [pytest.mark.xdist_group("celery-workers"),
               pytest.mark.skipif(shutil.which("redis-server") is None and not os.environ.get("CI"),
@@ -116,6 +116,30 @@ def test_a_queue_nobody_serves_is_a_clear_error_not_a_hang(cluster):
     done = cluster.film("render", "--no-progress", str(cluster.film_dir), timeout=120, FILM_GPU_QUEUE="gpu-a100")
     assert done.returncode == 5, done.stderr
     assert "no Celery worker serves the gpu-a100 queue" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_save_in_the_ui_renders_on_the_workers(cluster):
+    process, _ = launch_ui({**cluster.env, "FILM_SENSOR_INTERVAL": "2"}, cluster.home / "ui.log")
+    try:
+        edit_film(cluster.film_dir, lambda doc: shot(doc, "a").__setitem__("prompt", "a harbour in the snow"))
+        os.environ["DAGSTER_HOME"] = str(cluster.home / "dagster")
+        deadline = time.monotonic() + 240
+        while True:
+            with dg.DagsterInstance.get() as instance:
+                runs = [r.dagster_run for r in instance.get_run_records(dg.RunsFilter(tags={"launched_by": "sensor"}))]
+            if any(run.job_name == "mini__render_film" and run.status == dg.DagsterRunStatus.SUCCESS for run in runs):
+                break
+            assert not any(run.status == dg.DagsterRunStatus.FAILURE for run in runs), runs
+            assert time.monotonic() < deadline, (runs, (cluster.home / "ui.log").read_text()[-3000:])
+            time.sleep(2)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=60)
+    shot_runs = [run for run in runs if run.job_name == "mini__render_shot"]
+    assert [run.tags["dagster/partition"] for run in shot_runs] == ["a"]
+    for asset in SHOT_CHAIN:
+        meta = cluster.materialization(asset, "a")
+        assert meta["worker"].startswith("film-worker-"), (asset, meta["worker"])
 
 
 def test_a_worker_killed_mid_task_hands_its_task_to_another_and_the_render_completes(cluster):
