@@ -11,8 +11,8 @@ film-level run waits until every shot is good. Only one render runs per $FILM_HO
 import fcntl
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,8 +124,10 @@ def render_film(film_dir: Path | str, profile: str | None = None,
             on_plan(plan)
         result = RenderResult(session.graph.slug, plan)
         requests = plan.run_requests(session.graph)
+        # with workers: check that each queue has one before waiting on it (or the render would hang)
+        in_flight = WORKERS.runs_in_flight(require_workers(WORKERS)) if WORKERS.enabled and requests else 1
         film_requests = [r for r in requests if r.partition_key is None]
-        for request, outcome in _runs(session, [r for r in requests if r.partition_key is not None]):
+        for request, outcome in _runs(session, [r for r in requests if r.partition_key is not None], in_flight):
             _record(outcome, result)
             if on_run:
                 on_run(f"shot {request.partition_key}", len(request.asset_selection))
@@ -159,17 +161,17 @@ def release_abandoned_runs(instance: dg.DagsterInstance) -> None:
                 storage.free_concurrency_slots_for_run(slot.run_id)
 
 
-def _runs(session: Session, requests: list[dg.RunRequest]) -> Iterator[tuple[dg.RunRequest, RunOutcome]]:
+def _runs(session: Session, requests: list[dg.RunRequest],
+          in_flight: int) -> Iterator[tuple[dg.RunRequest, RunOutcome]]:
     """Each shot run as it ends: one after another in this process (models stay loaded), or, with
-    FILM_BROKER set, up to FILM_PARALLEL_RUNS at once, their steps spread over the Celery workers."""
+    FILM_BROKER set, `in_flight` at once, their steps spread over the Celery workers."""
     if not WORKERS.enabled:
         for request in requests:
             yield request, _run(session, request)
         return
-    require_workers(WORKERS)
     # a process per orchestrating run: Dagster's run setup reconfigures logging, which deadlocks
     # two runs in threads of one process; spawned, not forked, as the process holds threads
-    with ProcessPoolExecutor(max_workers=max(1, min(WORKERS.parallel_runs, len(requests))),
+    with ProcessPoolExecutor(max_workers=max(1, min(in_flight, len(requests))),
                              mp_context=multiprocessing.get_context("spawn")) as pool:
         running = {pool.submit(_run_on_workers, request, session.graph.slug, session.profile): request
                    for request in requests}

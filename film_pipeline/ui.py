@@ -21,7 +21,7 @@ GRACE_SECONDS = 20.0
 
 def dagster_dev_command(host: str, port: int) -> list[str]:
     dagster = Path(sys.executable).with_name("dagster")
-    return [str(dagster), "dev", "-m", "film_pipeline.definitions", "-h", host, "-p", str(port)]
+    return [str(dagster), "dev", "-m", "film_pipeline.definitions", "-a", "current_definitions", "-h", host, "-p", str(port)]
 
 
 def _default_signals() -> None:

@@ -11,7 +11,8 @@ worker agree without a file that could leak the broker's password:
   FILM_WORKER_LOST_AFTER  seconds after which a task whose worker vanished (killed, host lost) is
                           handed to another worker (default 1800). Keep it above the longest step:
                           Redis cannot tell a dead worker from a slow one.
-  FILM_PARALLEL_RUNS      how many shot runs `film render` keeps in flight at once (default 8)
+  FILM_PARALLEL_RUNS      how many shot runs `film render` keeps in flight at once (default: two
+                          per worker serving the gpu queue, so one waits while the other runs)
 
 A worker is a `dagster-celery worker` process on `film_pipeline.celery_app`. It runs one task at a
 time (one GPU each) in a long-lived child process, so models stay loaded between tasks. Tasks are
@@ -37,7 +38,7 @@ class WorkerSettings:
     gpu_queue: str = "gpu"
     cpu_queue: str = "cpu"
     lost_after: int = 1800
-    parallel_runs: int = 8
+    parallel_runs: int = 0  # 0: two per gpu worker
 
     @classmethod
     def from_env(cls) -> "WorkerSettings":
@@ -45,7 +46,7 @@ class WorkerSettings:
                    gpu_queue=os.environ.get("FILM_GPU_QUEUE", "gpu").strip() or "gpu",
                    cpu_queue=os.environ.get("FILM_CPU_QUEUE", "cpu").strip() or "cpu",
                    lost_after=_positive_int("FILM_WORKER_LOST_AFTER", 1800),
-                   parallel_runs=_positive_int("FILM_PARALLEL_RUNS", 8))
+                   parallel_runs=_positive_int("FILM_PARALLEL_RUNS", 0))
 
     @property
     def enabled(self) -> bool:
@@ -54,6 +55,10 @@ class WorkerSettings:
     @property
     def queues(self) -> list[str]:
         return list(dict.fromkeys([self.gpu_queue, self.cpu_queue]))
+
+    def runs_in_flight(self, served: dict[str, list[str]]) -> int:
+        """Shot runs to orchestrate at once for the workers `served` lists (worker -> its queues)."""
+        return self.parallel_runs or max(2, 2 * sum(self.gpu_queue in queues for queues in served.values()))
 
     def queue_for(self, runs_a_model: bool) -> str:
         return self.gpu_queue if runs_a_model else self.cpu_queue

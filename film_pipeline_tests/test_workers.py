@@ -113,7 +113,12 @@ def test_an_edit_rerenders_exactly_that_shot_through_the_workers(cluster):
 
 
 def test_a_queue_nobody_serves_is_a_clear_error_not_a_hang(cluster):
-    done = cluster.film("render", "--no-progress", str(cluster.film_dir), timeout=120, FILM_GPU_QUEUE="gpu-a100")
+    saved = (cluster.film_dir / "film.yaml").read_text()
+    edit_film(cluster.film_dir, lambda doc: shot(doc, "c").__setitem__("prompt", "a lighthouse in a storm"))
+    try:
+        done = cluster.film("render", "--no-progress", str(cluster.film_dir), timeout=120, FILM_GPU_QUEUE="gpu-a100")
+    finally:
+        (cluster.film_dir / "film.yaml").write_text(saved)  # the next tests start from a rendered film
     assert done.returncode == 5, done.stderr
     assert "no Celery worker serves the gpu-a100 queue" in done.stderr and "Traceback" not in done.stderr
 
@@ -145,6 +150,8 @@ def test_a_save_in_the_ui_renders_on_the_workers(cluster):
 def test_a_worker_killed_mid_task_hands_its_task_to_another_and_the_render_completes(cluster):
     for shot_id, prompt in (("a", "a harbour at night"), ("b", "a city street at noon"), ("c", "a lighthouse in fog")):
         edit_film(cluster.film_dir, lambda doc, s=shot_id, p=prompt: shot(doc, s).__setitem__("prompt", p))
+    # a long shot: its clip and upscale steps take seconds, long enough to be caught running
+    edit_film(cluster.film_dir, lambda doc: shot(doc, "c").__setitem__("duration", 30.0))
     render = subprocess.Popen([FILM, "render", "--json", "--no-progress", str(cluster.film_dir)], env=cluster.env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     app = celery_app(replace(WorkerSettings(), broker=cluster.env["FILM_BROKER"]))
