@@ -84,12 +84,21 @@ def report(rows: list[dict], shots: int, runs: int) -> str:
                      f"| {row['task_seconds']:.1f} | {row['task_median']:.2f} | {row['step_seconds']:.1f} "
                      f"| {idle:.1f} |" if row["workers"] else
                      f"| {name} | {row['seconds']:.1f} | 1.00× | – | – | – | {row['step_seconds']:.1f} | – |")
+    lines += ["", "\"Task time in workers\" is what the workers' logs say their tasks took; \"rendering itself\" is "
+                  "what the artifacts' manifests say the steps' own work took; the last column is how long an "
+                  "average worker stood idle, waiting for a task."]
     one = next((r for r in rows if r["workers"] == 1), None)
     if one and one["tasks"]:
         per_task = (one["seconds"] - base["seconds"]) / one["tasks"]
+        in_worker = (one["task_seconds"] - one["step_seconds"]) / one["tasks"]
+        idle = (one["seconds"] - one["task_seconds"]) / one["tasks"]
         lines += ["", f"Per-task overhead with one worker: ({one['seconds']:.1f} − {base['seconds']:.1f}) s ÷ "
-                      f"{one['tasks']} tasks = **{per_task:.2f} s per task**; of a task's {one['task_median']:.2f} s "
-                      "median in the worker, the step's own rendering is a small part (see the columns)."]
+                      f"{one['tasks']} tasks = **{per_task:.2f} s per task** more than one process, which has "
+                      f"per-step bookkeeping of its own ({base['seconds']:.1f} s for {base['step_seconds']:.1f} s of "
+                      f"rendering). Per task, the worker spends about {in_worker:.2f} s around the step (rebuilding "
+                      f"the job and its execution plan, writing the step's events) and stands idle about {idle:.2f} s, "
+                      "mostly waiting for the executor, which looks at its tasks once a second: each step of a "
+                      "chain waits up to a second after the one before."]
     return "\n".join(lines) + "\n"
 
 
