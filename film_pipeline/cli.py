@@ -19,13 +19,19 @@ STATUS_MARK = {"fresh": "✓ fresh", "stale": "↻ stale", "missing": "+ missing
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     warnings.filterwarnings("ignore")  # Dagster's beta/preview notices are not for film-makers
+    from film_pipeline.workers import WorkerConfigError, WorkerSettings
+
+    try:
+        WorkerSettings.from_env()  # read when the graph is built: name a bad FILM_* value before that
+    except WorkerConfigError as error:
+        print(f"film: {error}", file=sys.stderr)
+        return 5
     from film_pipeline.film import FilmError
     from film_pipeline.profiles import ProfileError
     from film_pipeline.automation import ObservationError
     from film_pipeline.curation import CurationError
     from film_pipeline.render import RenderBusyError
     from film_pipeline.s3store import StoreAuthError, StoreUnavailableError
-    from film_pipeline.workers import WorkerConfigError
 
     try:
         return args.handler(args)
@@ -210,8 +216,13 @@ def _store(args) -> int:
         if not server:
             print("film: the local store is not running; `film store up` first", file=sys.stderr)
             return 1
-        print("".join(f"export {k}={v}\n" for k, v in server.env().items()), end="")
+        _print_exports(server.env())
     return 0
+
+
+def _print_exports(env: dict[str, str]) -> None:
+    """`export NAME=value` lines for `eval` (secrets included: printed only when asked for)."""
+    print("".join(f"export {k}={v}\n" for k, v in env.items()), end="")
 
 
 def _workers(args) -> int:
@@ -230,7 +241,7 @@ def _workers(args) -> int:
         if not workers:
             print("film: no workers are up; `film workers up N` first", file=sys.stderr)
             return 1
-        print("".join(f"export {k}={v}\n" for k, v in workers.env().items()), end="")
+        _print_exports(workers.env())
     return 0
 
 

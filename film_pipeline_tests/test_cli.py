@@ -13,8 +13,8 @@ from film_pipeline_tests.conftest import edit_film, shot, write_film
 REPO = Path(__file__).resolve().parent.parent
 
 
-def film(*args, home: Path):
-    env = {**os.environ, "FILM_HOME": str(home), "PYTHONWARNINGS": "ignore"}
+def film(*args, home: Path, **extra_env):
+    env = {**os.environ, "FILM_HOME": str(home), "PYTHONWARNINGS": "ignore", **extra_env}
     return subprocess.run([sys.executable, "-m", "film_pipeline.cli", *map(str, args)],
                           capture_output=True, text=True, env=env, cwd=REPO, timeout=600)
 
@@ -64,6 +64,12 @@ def test_bad_input_is_one_clear_message_and_loses_nothing(rendered, bad, message
 def test_unknown_profile_is_a_clear_error(rendered):
     result = film("render", rendered, "--profile", "cinema", home=rendered.parent.parent)
     assert result.returncode == 2 and "unknown profile `cinema`" in result.stderr and "preview" in result.stderr
+
+
+def test_a_bad_worker_setting_is_a_clear_error(rendered):
+    result = film("render", rendered, home=rendered.parent.parent, FILM_WORKER_LOST_AFTER="ten minutes")
+    assert result.returncode == 5 and "Traceback" not in result.stderr
+    assert "FILM_WORKER_LOST_AFTER='ten minutes' must be a whole number of at least 1" in result.stderr
 
 
 def test_a_failing_shot_does_not_stop_the_others(home):
