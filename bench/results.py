@@ -117,7 +117,7 @@ def cut_assembly(shots: int, runs: int, root: Path) -> list[dict]:
 
     from bench.naive_cut import naive_moviepy_cut
     from film_pipeline import edit
-    from film_pipeline.media import FFMPEG, MASTER_CRF, write_video, write_wav
+    from film_pipeline.media import MASTER_CRF, run_ffmpeg, write_video, write_wav
     from film_pipeline.timeline import layout
 
     fps, size, seconds = 24, (1024, 576), 2.0  # the demo's delivery size
@@ -135,8 +135,8 @@ def cut_assembly(shots: int, runs: int, root: Path) -> list[dict]:
     listing.write_text("".join(f"file '{p}'\n" for p in paths))
 
     def stream_copy():
-        subprocess.run([FFMPEG, "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(listing),
-                        "-c", "copy", str(work / "copy.mp4")], check=True)
+        run_ffmpeg("-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(listing),
+                   "-c", "copy", str(work / "copy.mp4"), check=True)
 
     rows = []
     for label, transitions in (("hard cuts only", ["cut"] * shots),
@@ -170,8 +170,8 @@ def machine() -> list[str]:
     memory = next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
-    from film_pipeline.media import FFMPEG
-    ffmpeg = subprocess.run([FFMPEG, "-version"], capture_output=True, text=True).stdout.split()[2]
+    from film_pipeline.media import run_ffmpeg
+    ffmpeg = run_ffmpeg("-version", capture_output=True, text=True).stdout.split()[2]
     versions = ", ".join(f"{name} {metadata.version(name)}" for name in ("dagster", "torch", "diffusers", "transformers", "moviepy"))
     return [f"- Machine: {os.cpu_count()} cores ({cpu}), {int(memory) / 1024 / 1024:.1f} GiB memory, no GPU used",
             f"- Software: Python {platform.python_version()}, {versions}, ffmpeg {ffmpeg}",

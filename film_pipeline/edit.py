@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from film_pipeline.backends import CueRequest
 from film_pipeline.film import derived_seed
-from film_pipeline.media import FFMPEG, MASTER_CRF, read_video, write_video
+from film_pipeline.media import MASTER_CRF, popen_ffmpeg, read_video, run_ffmpeg, write_video
 from film_pipeline.timeline import Placement, total_frames
 
 VOICE_LEAD_IN = 0.15   # seconds after the shot starts before the narrator speaks
@@ -183,9 +183,9 @@ def assemble(clips: list[tuple[Placement, Path]], soundtrack: Path, title: str, 
     frames = total_frames(placements)
     audio = out.with_name(f"{out.stem}.audio.m4a")
     # the soundtrack's AAC encoding runs beside the composing (two cores, two jobs)
-    encoding = subprocess.Popen([FFMPEG, "-v", "error", "-y", "-i", str(soundtrack), "-c:a", "aac", "-aac_coder", "fast",
-                                 "-b:a", "192k", "-ar", "48000", "-t", f"{frames / fps:.6f}", str(audio)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    encoding = popen_ffmpeg("-v", "error", "-y", "-i", str(soundtrack), "-c:a", "aac", "-aac_coder", "fast",
+                            "-b:a", "192k", "-ar", "48000", "-t", f"{frames / fps:.6f}", str(audio),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         parts = _video_parts(clips, placements, title_card(title, logline, size), fps, size, out, poster)
     finally:
@@ -194,9 +194,9 @@ def assemble(clips: list[tuple[Placement, Path]], soundtrack: Path, title: str, 
         raise RuntimeError(f"ffmpeg could not encode the soundtrack {soundtrack}: {error.decode().strip()}")
     listing = out.with_name(f"{out.stem}.concat.txt")
     listing.write_text("".join(f"file '{_quoted(path)}'\n" for path in parts))
-    subprocess.run([FFMPEG, "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(listing), "-i", str(audio),
-                    "-map", "0:v:0", "-map", "1:a:0", "-c", "copy", "-t", f"{frames / fps:.6f}",
-                    "-movflags", "+faststart", str(out)], check=True, capture_output=True)
+    run_ffmpeg("-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(listing), "-i", str(audio),
+               "-map", "0:v:0", "-map", "1:a:0", "-c", "copy", "-t", f"{frames / fps:.6f}",
+               "-movflags", "+faststart", str(out), check=True, capture_output=True)
     return frames
 
 

@@ -2,6 +2,11 @@
 
 Intermediate clips are near-lossless H.264 (CRF 12); audio is 48 kHz float32 in memory and
 16-bit PCM WAV on disk.
+
+Every ffmpeg command line the project builds starts here, always with `-nostdin`: other modules
+build theirs with `ffmpeg_args` (or run them with `run_ffmpeg` / `popen_ffmpeg`), and the video
+reader and writer below pass it to imageio-ffmpeg. (moviepy, used only by bench/naive_cut.py's
+baseline, starts its own.)
 """
 
 import re
@@ -19,6 +24,25 @@ SAMPLE_RATE = 48_000
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 # Upscaled clips and the cut's composed segments share these settings, so the cut can stream-copy clips.
 MASTER_CRF = 16
+# Without it ffmpeg watches stdin for keys and logs "Press [q] to stop, [?] for help", which can land
+# inside the stream-info lines imageio-ffmpeg parses ("Could not load meta information"); it also
+# keeps ffmpeg off a terminal's settings and off input meant for the parent process.
+NO_STDIN = "-nostdin"
+
+
+def ffmpeg_args(*args: str) -> list[str]:
+    """The command line that runs ffmpeg with `args`: the binary, `-nostdin`, `-hide_banner`, then `args`."""
+    return [FFMPEG, NO_STDIN, "-hide_banner", *args]
+
+
+def run_ffmpeg(*args: str, **subprocess_kwargs) -> subprocess.CompletedProcess:
+    """`subprocess.run` of `ffmpeg_args(*args)`; keyword arguments go to `subprocess.run`."""
+    return subprocess.run(ffmpeg_args(*args), **subprocess_kwargs)
+
+
+def popen_ffmpeg(*args: str, **subprocess_kwargs) -> subprocess.Popen:
+    """`subprocess.Popen` of `ffmpeg_args(*args)`, for ffmpeg that runs beside other work."""
+    return subprocess.Popen(ffmpeg_args(*args), **subprocess_kwargs)
 
 
 def write_video(path: Path, frames: Iterable[np.ndarray], fps: int, size: tuple[int, int], crf: int = 12) -> int:
@@ -26,7 +50,7 @@ def write_video(path: Path, frames: Iterable[np.ndarray], fps: int, size: tuple[
     writer = imageio_ffmpeg.write_frames(
         str(path), size, fps=fps, codec="libx264", macro_block_size=1, quality=None,
         output_params=["-crf", str(crf), "-preset", "fast", "-pix_fmt", "yuv420p", "-threads", "2"],
-        ffmpeg_log_level="error",
+        ffmpeg_log_level="error", input_params=[NO_STDIN],
     )
     writer.send(None)
     count = 0
@@ -39,7 +63,8 @@ def write_video(path: Path, frames: Iterable[np.ndarray], fps: int, size: tuple[
 
 def read_video(path: Path) -> Iterator[np.ndarray]:
     """Decode a video to RGB uint8 frames, one at a time (never the whole clip in memory)."""
-    reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24")
+    # only -nostdin: imageio-ffmpeg reads the version from the banner, so -hide_banner stays off here
+    reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24", input_params=[NO_STDIN])
     meta = next(reader)
     width, height = meta["size"]
     for raw in reader:
@@ -60,7 +85,7 @@ class VideoInfo:
 def probe(path: Path) -> VideoInfo:
     """Count the decoded frames and read the stream headers of a media file."""
     frames = sum(1 for _ in read_video(path))
-    header = subprocess.run([FFMPEG, "-hide_banner", "-i", str(path)], capture_output=True, text=True).stderr
+    header = run_ffmpeg("-i", str(path), capture_output=True, text=True).stderr
     video = re.search(r"Video: (\w+).*?, (\d+)x(\d+).*?, ([\d.]+) fps", header)
     audio = re.search(r"Audio: (\w+)", header)
     fps = float(video.group(4)) if video else 0.0
@@ -93,10 +118,8 @@ def read_wav(path: Path) -> np.ndarray:
 
 def read_audio(path: Path, rate: int = SAMPLE_RATE, channels: int = 1) -> np.ndarray:
     """Decode any audio file to float32 samples at `rate`, shape (n, channels), resampled by ffmpeg."""
-    raw = subprocess.run(
-        [FFMPEG, "-v", "error", "-i", str(path), "-f", "f32le", "-ac", str(channels), "-ar", str(rate), "-"],
-        capture_output=True, check=True,
-    ).stdout
+    raw = run_ffmpeg("-v", "error", "-i", str(path), "-f", "f32le", "-ac", str(channels), "-ar", str(rate), "-",
+                     capture_output=True, check=True).stdout
     return np.frombuffer(raw, dtype="<f4").reshape(-1, channels).copy()
 
 
