@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 FILM_HOME ?= $(CURDIR)/data
 export FILM_HOME
 
-.PHONY: demo test bench bench-workers ui plan status clean-renders store-up store-down workers-up workers-down
+.PHONY: demo test test-unit bench bench-workers ui plan status clean-renders store-up store-down workers-up workers-down
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -p no:cacheprovider $(PYTEST_ARGS)
+
+# The unit tier alone (no Dagster instance; about a minute): stages, the stage table, media, film.yaml.
+test-unit: $(VENV)/.installed
+	$(BIN)/python -m pytest -n 2 -p no:cacheprovider -m unit $(PYTEST_ARGS)
 
 # The four benchmarks (incremental rebuild, orchestration overhead, cut assembly, scale to 512
 # shots), written to bench/RESULTS.md; about 50 min on 2 cores. BENCH_ARGS="--runs 1 --sizes 8,32" for a quick look.

@@ -32,14 +32,14 @@ def set_prompt(film_dir: Path, prompt: str) -> None:
 
 
 def timed_render(film_dir: Path) -> tuple[float, int]:
-    from film_pipeline import assets
+    from film_pipeline import graph, materialize
     from film_pipeline.render import render_film
 
-    before = sum(assets.GENERATIONS.values())
+    before = sum(materialize.GENERATIONS.values())
     started = time.perf_counter()
     result = render_film(film_dir)
     assert not result.failures, result.failures
-    return time.perf_counter() - started, sum(assets.GENERATIONS.values()) - before
+    return time.perf_counter() - started, sum(materialize.GENERATIONS.values()) - before
 
 
 def main() -> None:

@@ -16,7 +16,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 warnings.filterwarnings("ignore")
 
 from bench.films import pick_take  # noqa: E402
-from film_pipeline.planning import QUIET, stale_resolver  # noqa: E402
+from film_pipeline.dagster_internals import StaleStatuses  # noqa: E402
+from film_pipeline.defs.jobs import QUIET  # noqa: E402
 from film_pipeline.render import current_plan  # noqa: E402
 
 
@@ -28,8 +29,8 @@ def main(film_dir: Path) -> None:
     assert job.execute_in_process(instance=session.instance, partition_key=shot, run_config=QUIET,
                                   asset_selection=[session.graph.key(a) for a in assets]).success
     session, after = current_plan(film_dir)
-    resolver = stale_resolver(session.instance, session.defs.resolve_asset_graph())
-    dagster = resolver.get_status(session.graph.key("final_cut"), None).value.lower()
+    statuses = StaleStatuses(session.instance, session.defs.resolve_asset_graph())
+    dagster = statuses.status(session.graph.key("final_cut"), None)
     planner = next(s.status for s in after.states if s.asset == "final_cut")
     print(json.dumps({"dagster": dagster, "planner": planner, "exact": planner == "stale"}))
     pick_take(film_dir / "film.yaml", 1)

@@ -7,6 +7,7 @@ FILM_HOME and stops it afterwards.
 """
 
 import argparse
+import hashlib
 import os
 import shutil
 import sys
@@ -20,13 +21,30 @@ sys.path.insert(0, str(REPO))
 warnings.filterwarnings("ignore")
 
 
+def throughput(store, megabytes: int = 100) -> tuple[float, float]:
+    """Upload and download MB/s of a random object of `megabytes` (a benchmark helper)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "blob"
+        with open(source, "wb") as out:
+            for _ in range(megabytes):
+                out.write(os.urandom(1 << 20))
+        key = f"_bench/{hashlib.sha256(source.read_bytes()[:1 << 20]).hexdigest()[:12]}.bin"
+        started = time.perf_counter()
+        stored = store.put_file(key, source)
+        up = megabytes / (time.perf_counter() - started)
+        started = time.perf_counter()
+        store.local_path(key, stored.sha256)
+        down = megabytes / (time.perf_counter() - started)
+        return up, down
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--megabytes", type=int, default=100)
     parser.add_argument("--demo", action="store_true", help="also render the demo film into the bucket")
     args = parser.parse_args()
     from film_pipeline import seaweed
-    from film_pipeline.s3store import S3Settings, S3Store, throughput
+    from film_pipeline.store.s3 import S3Settings, S3Store
 
     with tempfile.TemporaryDirectory() as home:
         os.environ["FILM_HOME"] = home

@@ -8,7 +8,8 @@
 
 Each check reads the artifact the asset's latest materialization recorded, through the store
 (so a file whose sha256 no longer matches fails the check instead of passing unread). The
-measuring functions are plain functions of a file, so the tests and `film` can use them too.
+measuring functions are plain functions of a file, so the tests and `film` can use them too;
+`defs/checks.py` makes each row of `CHECKS` a Dagster asset check.
 """
 
 import json
@@ -18,10 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import dagster as dg
 import numpy as np
 
-from film_pipeline.media import FFMPEG, read_video, read_wav
+from film_pipeline.media import read_video, read_wav, run_ffmpeg
 from film_pipeline.store import ArtifactStore, IntegrityError
 
 BLACK_LEVEL = 8.0        # mean 8-bit luma below this is black
@@ -37,9 +37,6 @@ class Finding:
     summary: str
     metadata: dict = field(default_factory=dict)
 
-    def result(self, severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR) -> dg.AssetCheckResult:
-        return dg.AssetCheckResult(passed=self.passed, severity=severity, description=self.summary,
-                                   metadata={"summary": self.summary, **self.metadata})
 
 
 def count_frames(path: Path) -> int:
@@ -89,7 +86,7 @@ def audio_healthy(path: Path) -> Finding:
 
 def decodes(path: Path) -> Finding:
     """Decode every video and audio packet; any decoder error fails."""
-    run = subprocess.run([FFMPEG, "-v", "error", "-i", str(path), "-f", "null", "-"], capture_output=True, text=True)
+    run = run_ffmpeg("-v", "error", "-i", str(path), "-f", "null", "-", capture_output=True, text=True)
     errors = run.stderr.strip()
     if run.returncode or errors:
         return Finding(False, f"ffmpeg could not decode it: {errors.splitlines()[-1] if errors else run.returncode}")
@@ -103,7 +100,7 @@ def duration_matches(path: Path, expected_frames: int, fps: int) -> Finding:
     return Finding(frames == expected_frames, summary, {"frames": frames, "expected_frames": expected_frames})
 
 
-# ---- as Dagster asset checks ------------------------------------------------------------
+# ---- the checks each asset gets ----------------------------------------------------------
 
 @dataclass(frozen=True)
 class CheckSpec:
@@ -111,7 +108,7 @@ class CheckSpec:
     name: str
     description: str
     measure: Callable[[ArtifactStore, dict], Finding]
-    severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR
+    warn_only: bool = False  # a failure is a warning (a still shot can be meant), not an error
     blocking: bool = False
 
 
@@ -134,7 +131,7 @@ CHECKS = (
     CheckSpec("clip", "exact_frames", "The clip has exactly duration × fps frames.",
               lambda store, m: exact_frames(_video(store, m), m["info"]["expected_frames"]), blocking=True),
     CheckSpec("clip", "picture_alive", "The clip is neither all black nor frozen.",
-              lambda store, m: picture_alive(_video(store, m)), severity=dg.AssetCheckSeverity.WARN),
+              lambda store, m: picture_alive(_video(store, m)), warn_only=True),
     CheckSpec("upscaled_clip", "exact_frames", "The upscaled clip kept every frame.",
               lambda store, m: exact_frames(_video(store, m), m["info"]["expected_frames"]), blocking=True),
     CheckSpec("soundtrack", "audio_healthy", "The soundtrack is present, audible and not clipped.",
@@ -153,26 +150,3 @@ def evaluate(store: ArtifactStore, manifest_key: str, spec: CheckSpec) -> Findin
     except (IntegrityError, OSError, KeyError, ValueError, EOFError, wave.Error, json.JSONDecodeError,
             subprocess.SubprocessError) as error:
         return Finding(False, f"could not read the artifact: {error}", {"manifest": manifest_key})
-
-
-def build_checks(graph) -> list[dg.AssetChecksDefinition]:
-    """One asset check per CheckSpec, partitioned like its asset, reading the latest materialization."""
-    return [_check_definition(graph, spec) for spec in CHECKS]
-
-
-def _check_definition(graph, spec: CheckSpec) -> dg.AssetChecksDefinition:
-    from film_pipeline.assets import SHOT_ASSETS, StoreResource
-
-    partitioned = spec.asset in SHOT_ASSETS
-    key = graph.key(spec.asset)
-
-    @dg.asset_check(asset=key, name=spec.name, description=spec.description, blocking=spec.blocking,
-                    partitions_def=graph.partitions if partitioned else None)
-    def film_check(context: dg.AssetCheckExecutionContext, store: StoreResource) -> dg.AssetCheckResult:
-        shot = context.partition_key if partitioned else None
-        manifest_key = graph.latest_manifest_key(context.instance, spec.asset, shot)
-        if manifest_key is None:
-            return Finding(False, f"{spec.asset}{f'[{shot}]' if shot else ''} has never been rendered").result(spec.severity)
-        return evaluate(store.get(), manifest_key, spec).result(spec.severity)
-
-    return film_check

@@ -28,10 +28,10 @@ def main(argv: list[str] | None = None) -> int:
         return 5
     from film_pipeline.film import FilmError
     from film_pipeline.profiles import ProfileError
-    from film_pipeline.automation import ObservationError
+    from film_pipeline.defs.jobs import ObservationError
     from film_pipeline.curation import CurationError
     from film_pipeline.render import RenderBusyError
-    from film_pipeline.s3store import StoreAuthError, StoreUnavailableError
+    from film_pipeline.store.s3 import StoreAuthError, StoreUnavailableError
 
     try:
         return args.handler(args)
@@ -184,7 +184,7 @@ def _status(args) -> int:
         return 0
     shots = list(dict.fromkeys(s.partition for s in plan.states if s.partition))
     per_shot = {(s.asset, s.partition): s.status for s in plan.states}
-    from film_pipeline.assets import SHOT_ASSETS
+    from film_pipeline.graph import SHOT_ASSETS
 
     width = max([len(s) for s in shots] + [4])
     print(f"{'shot'.ljust(width)}  " + "  ".join(a.ljust(13) for a in SHOT_ASSETS))

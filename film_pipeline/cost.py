@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
+from film_pipeline.graph import ASSET_NAMES, is_per_shot
 from film_pipeline.records import materializations
 
 DEFAULT_GPU_HOUR = 2.00
@@ -38,11 +39,6 @@ class Prices:
 
 def is_accelerator(device: str) -> bool:
     return str(device).split(":")[0] in ("cuda", "mps", "xpu", "gpu")
-
-
-def device_of(backend) -> str:
-    """Where a backend computes: its torch device if it has one, else the CPU."""
-    return str(getattr(backend, "device", "cpu")).split(":")[0]
 
 
 @dataclass
@@ -87,12 +83,10 @@ class CostReport:
 
 
 def cost_report(instance: dg.DagsterInstance, graph, shots: list[str], prices: Prices) -> CostReport:
-    from film_pipeline.assets import FILM_ASSETS, SHOT_ASSETS
-
     report = CostReport(graph.slug, prices)
-    for name in SHOT_ASSETS + FILM_ASSETS:
+    for name in ASSET_NAMES:
         key = graph.key(name)
-        partitions = shots if name in SHOT_ASSETS else [None]
+        partitions = shots if is_per_shot(name) else [None]
         for shot in partitions:
             record = instance.get_latest_data_version_record(key, False, shot)
             if record is not None:

@@ -13,13 +13,10 @@ from pathlib import Path
 from ruamel.yaml import YAML
 
 from film_pipeline.film import FilmError, derived_seed, film_file, load_film
+from film_pipeline.graph import ASSET_NAMES, SHOT_ASSETS
 from film_pipeline.records import materializations
 from film_pipeline.specs import SHOT_SPECS
 from film_pipeline.store import artifact_key, open_store
-
-SHOT_HISTORY_ASSETS = ("storyboard", "clip", "upscaled_clip", "voiceover")
-FILM_HISTORY_ASSETS = ("script", "characters", "soundtrack", "final_cut")
-
 
 class CurationError(ValueError):
     """A take, shot or version that does not exist; the message says what does."""
@@ -117,7 +114,7 @@ def history(film_dir: Path | str, shot_id: str | None = None) -> list[dict]:
     session = open_session(film_dir)
     if shot_id:
         _require_shot(session.film, shot_id)
-    names = SHOT_HISTORY_ASSETS if shot_id else SHOT_HISTORY_ASSETS + FILM_HISTORY_ASSETS
+    names = SHOT_ASSETS if shot_id else ASSET_NAMES
     rows = []
     for name in names:
         for record in materializations(session.instance, session.graph.key(name)):
@@ -143,7 +140,7 @@ def rollback(film_dir: Path | str, shot_id: str, version: str) -> dict:
     session = open_session(film_dir)
     shot = _require_shot(session.film, shot_id)
     store = open_store()
-    manifest = next((store.read_json(key) for name in SHOT_HISTORY_ASSETS
+    manifest = next((store.read_json(key) for name in SHOT_ASSETS
                      if store.exists(key := artifact_key(session.graph.slug, name, shot_id, version, "json"))), None)
     if manifest is None:
         raise CurationError(f"no version `{version}` of shot `{shot_id}` in the store; "

@@ -246,10 +246,10 @@ class _Parser:
             return None
         node = self.mapping(doc["schedule"], "`schedule`", doc, "schedule")
         self.check_keys(node, SCHEDULE_KEYS, "`schedule`")
-        from dagster._utils.schedules import is_valid_cron_string
+        from film_pipeline.dagster_internals import is_valid_cron
 
         cron = self.value(node, "cron", str, "`schedule`", NIGHTLY_CRON)
-        if not is_valid_cron_string(cron):
+        if not is_valid_cron(cron):
             self.fail(node, "cron", f"`{cron}` is not a cron schedule",
                       'write five fields: minute hour day month weekday, e.g. "0 2 * * *" for 2 am daily')
         profile = self.value(node, "profile", str, "`schedule`", "full")

@@ -10,18 +10,13 @@ effect even though its own inputs have not changed yet).
 from dataclasses import dataclass, field
 
 import dagster as dg
-from dagster._core.asset_graph_view.asset_graph_view import AssetGraphView, TemporalContext
-from dagster._core.definitions.data_version import (DATA_VERSION_TAG, CachingStaleStatusResolver, StaleStatus,
-                                                    extract_data_version_from_entry)
-from dagster._core.events import DagsterEventType
-from dagster._time import get_current_datetime
 
-from film_pipeline.assets import CODE_VERSIONS, FILM_ASSETS, PARENTS, SHOT_ASSETS, FilmGraph, film_level_inputs
+from film_pipeline.dagster_internals import StaleStatuses, latest_versions_by_partition
+from film_pipeline.defs.film_graph import FilmGraph
 from film_pipeline.film import Film
-from film_pipeline.specs import version_of
-
-# Dagster still records every log line in the instance (the UI shows them); terminals stay quiet.
-QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+from film_pipeline.graph import FILM_ASSETS, PARENTS, SHOT_ASSETS, asset_order, film_level_inputs, needs_every_shot
+from film_pipeline.materialize import artifact_version
+from film_pipeline.records import latest_version
 
 
 @dataclass
@@ -58,19 +53,13 @@ class Plan:
         return requests
 
 
-def stale_resolver(instance: dg.DagsterInstance, asset_graph) -> CachingStaleStatusResolver:
-    view = AssetGraphView(temporal_context=TemporalContext(effective_dt=get_current_datetime(), last_event_id=None),
-                          instance=instance, asset_graph=asset_graph)
-    return CachingStaleStatusResolver(instance, asset_graph, view)
-
-
 def plan_film(film: Film, graph: FilmGraph, instance: dg.DagsterInstance, asset_graph) -> Plan:
     """Statuses of every asset partition of the film as written now, and what to render.
 
     `asset_graph` is the code location's (`defs.resolve_asset_graph()`, or a sensor's
     `context.repository_def.asset_graph`).
     """
-    resolver = stale_resolver(instance, asset_graph)
+    statuses = StaleStatuses(instance, asset_graph)
     registered = set(instance.get_dynamic_partitions(graph.partitions.name))
     plan = Plan(graph.slug)
     planned: set[tuple[str, str | None]] = set()
@@ -80,10 +69,9 @@ def plan_film(film: Film, graph: FilmGraph, instance: dg.DagsterInstance, asset_
         if shot is not None and shot not in registered:
             status, reason = "missing", "new shot"
         else:
-            dagster_status = resolver.get_status(graph.key(name), shot)
-            status = {StaleStatus.FRESH: "fresh", StaleStatus.STALE: "stale", StaleStatus.MISSING: "missing"}[dagster_status]
-            reason = "; ".join(f"{c.key.asset_key.path[-1]} {c.reason}"
-                               for c in resolver.get_stale_root_causes(graph.key(name), shot)) if status == "stale" else ""
+            status = statuses.status(graph.key(name), shot)
+            reason = "; ".join(f"{cause} {why}" for cause, why in statuses.root_causes(graph.key(name), shot)
+                               ) if status == "stale" else ""
         upstream = [parent for parent in PARENTS[name] if _will_render(parent, shot, planned)]
         if status == "fresh" and upstream:
             status, reason = "stale", f"{', '.join(upstream)} will re-render"
@@ -122,7 +110,7 @@ class RecordedVersions:
             inputs = film_level_inputs(name, self, self.shots)
         except KeyError:  # an input was never made: Dagster calls that missing, not fresh
             return True
-        return recorded == version_of(name, CODE_VERSIONS[name], inputs)
+        return recorded == artifact_version(name, inputs)
 
     def __getitem__(self, item: tuple[str, str | None]) -> str:
         name, shot = item
@@ -135,22 +123,14 @@ class RecordedVersions:
 
     def latest(self, name: str) -> str | None:
         if (name, None) not in self.versions:
-            is_source = name not in PARENTS
-            record = self.instance.get_latest_data_version_record(self.graph.key(name), is_source)
-            version = extract_data_version_from_entry(record.event_log_entry) if record else None
-            self.versions[(name, None)] = version.value if version else None
+            self.versions[(name, None)] = latest_version(self.instance, self.graph.key(name), None,
+                                                         is_source=name not in PARENTS)
         return self.versions[(name, None)]
 
     def _load_partitions(self, name: str) -> None:
-        tags = self.instance.event_log_storage.get_latest_tags_by_partition(
-            self.graph.key(name), DagsterEventType.ASSET_MATERIALIZATION, [DATA_VERSION_TAG])
+        recorded = latest_versions_by_partition(self.instance, self.graph.key(name))
         for shot in self.shots:
-            self.versions[(name, shot)] = tags.get(shot, {}).get(DATA_VERSION_TAG)
-
-
-def needs_every_shot(name: str) -> bool:
-    """Whether a film-level asset reads per-shot assets (directly or through others)."""
-    return any(parent in SHOT_ASSETS or (parent in PARENTS and needs_every_shot(parent)) for parent in PARENTS[name])
+            self.versions[(name, shot)] = recorded.get(shot)
 
 
 def _will_render(parent: str, shot: str | None, planned: set) -> bool:
@@ -161,5 +141,4 @@ def _will_render(parent: str, shot: str | None, planned: set) -> bool:
 
 
 def _order(item: tuple[str, str | None]) -> tuple:
-    order = SHOT_ASSETS + FILM_ASSETS
-    return (item[1] or "", order.index(item[0]))
+    return (item[1] or "", asset_order(item[0]))

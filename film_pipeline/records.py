@@ -1,11 +1,29 @@
-"""Reading the instance's event records: every materialization of an asset, oldest first, paged
-(Dagster returns at most 10,000 records per call)."""
+"""Reading the instance's records through Dagster's public API: data versions as recorded, every
+materialization of an asset (paged: Dagster returns at most 10,000 records per call), and the
+run statuses the project waits on."""
 
 from collections.abc import Iterator
 
 import dagster as dg
 
 PAGE = 5_000
+DATA_VERSION_TAG = "dagster/data_version"
+S = dg.DagsterRunStatus
+# a run holding (or about to hold) a step: started, or waiting in the run queue for its pool slot
+IN_PROGRESS = (S.STARTING, S.STARTED, S.CANCELING, S.SUSPENDED)
+NOT_FINISHED = IN_PROGRESS + (S.QUEUED, S.NOT_STARTED)
+FINISHED = (S.SUCCESS, S.FAILURE, S.CANCELED)
+
+
+def recorded_version(entry) -> str | None:
+    """The data version an event log entry (a materialization or an observation) recorded."""
+    return (entry.tags or {}).get(DATA_VERSION_TAG) if entry is not None else None
+
+
+def latest_version(instance: dg.DagsterInstance, key: dg.AssetKey, partition: str | None, is_source: bool) -> str | None:
+    """The data version last recorded for an asset partition: observed for a source, else materialized."""
+    record = instance.get_latest_data_version_record(key, is_source, partition)
+    return recorded_version(record.event_log_entry) if record else None
 
 
 def materializations(instance: dg.DagsterInstance, key: dg.AssetKey) -> Iterator:

@@ -18,20 +18,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
-from dagster._core.definitions.reconstruct import ReconstructableRepository
-from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES, RunsFilter
 
-from film_pipeline.assets import WORKERS, FilmGraph, sync_shot_partitions
-from film_pipeline.automation import observe
+from film_pipeline.dagster_internals import reconstructable_job
 from film_pipeline.definitions import build_definitions
+from film_pipeline.defs.film_graph import FilmGraph, sync_shot_partitions
+from film_pipeline.defs.jobs import QUIET, observe
 from film_pipeline.film import Film, load_film
+from film_pipeline.graph import needs_every_shot
 from film_pipeline.home import REPO_ROOT, film_home, get_instance, register_film
-from film_pipeline.planning import QUIET, Plan, needs_every_shot, plan_film
+from film_pipeline.planning import Plan, plan_film
 from film_pipeline.profiles import ProfileError, profile_names
+from film_pipeline.records import IN_PROGRESS
+from film_pipeline.settings import Settings
 from film_pipeline.store import ArtifactStore, open_store
-from film_pipeline.workers import require_workers
-
-
+from film_pipeline.workers import WorkerSettings, require_workers
 
 RUN_FAILED = ("run", "the run failed")
 
@@ -46,7 +46,15 @@ class Session:
     graph: FilmGraph
     defs: dg.Definitions
     instance: dg.DagsterInstance
-    profile: str = ""
+    settings: Settings
+
+    @property
+    def profile(self) -> str:
+        return self.settings.profile
+
+    @property
+    def workers(self) -> WorkerSettings:
+        return self.settings.workers
 
 
 @dataclass
@@ -72,8 +80,9 @@ def open_session(film_dir: Path | str, profile: str | None = None) -> Session:
     if profile and profile not in profile_names():
         raise ProfileError(f"unknown profile `{profile}`; known profiles: {', '.join(profile_names())}")
     instance = get_instance()
-    defs, (graph,) = build_definitions([film.path.parent], profile or "")
-    return Session(film, graph, defs, instance, profile or "")
+    settings = Settings.from_env(profile or "")
+    defs, (graph,) = build_definitions([film.path.parent], settings)
+    return Session(film, graph, defs, instance, settings)
 
 
 def observe_specs(session: Session) -> None:
@@ -125,7 +134,8 @@ def render_film(film_dir: Path | str, profile: str | None = None,
         result = RenderResult(session.graph.slug, plan)
         requests = plan.run_requests(session.graph)
         # with workers: check that each queue has one before waiting on it (or the render would hang)
-        in_flight = WORKERS.runs_in_flight(require_workers(WORKERS)) if WORKERS.enabled and requests else 1
+        workers = session.workers
+        in_flight = workers.runs_in_flight(require_workers(workers)) if workers.enabled and requests else 1
         film_requests = [r for r in requests if r.partition_key is None]
         for request, outcome in _runs(session, [r for r in requests if r.partition_key is not None], in_flight):
             _record(outcome, result)
@@ -149,7 +159,7 @@ def release_abandoned_runs(instance: dg.DagsterInstance) -> None:
     """A render that was killed leaves its run "started" and its `gpu` pool slot claimed, and the
     next render would wait for that slot forever. Holding the render lock, no other `film render`
     is alive: its runs are marked failed, and slots held by runs no longer in progress are freed."""
-    for record in instance.get_run_records(RunsFilter(tags={"launched_by": "film-cli"}, statuses=IN_PROGRESS_RUN_STATUSES)):
+    for record in instance.get_run_records(dg.RunsFilter(tags={"launched_by": "film-cli"}, statuses=list(IN_PROGRESS))):
         instance.report_run_failed(record.dagster_run, "the `film render` that ran it stopped (killed or crashed)")
     storage = instance.event_log_storage
     if not storage.supports_global_concurrency_limits:
@@ -157,7 +167,7 @@ def release_abandoned_runs(instance: dg.DagsterInstance) -> None:
     for pool in storage.get_concurrency_keys():
         for slot in storage.get_concurrency_info(pool).claimed_slots:
             run = instance.get_run_by_id(slot.run_id)
-            if run is None or run.status not in IN_PROGRESS_RUN_STATUSES:
+            if run is None or run.status not in IN_PROGRESS:
                 storage.free_concurrency_slots_for_run(slot.run_id)
 
 
@@ -165,7 +175,7 @@ def _runs(session: Session, requests: list[dg.RunRequest],
           in_flight: int) -> Iterator[tuple[dg.RunRequest, RunOutcome]]:
     """Each shot run as it ends: one after another in this process (models stay loaded), or, with
     FILM_BROKER set, `in_flight` at once, their steps spread over the Celery workers."""
-    if not WORKERS.enabled:
+    if not session.workers.enabled:
         for request in requests:
             yield request, _run(session, request)
         return
@@ -180,7 +190,7 @@ def _runs(session: Session, requests: list[dg.RunRequest],
 
 
 def _run(session: Session, request: dg.RunRequest) -> RunOutcome:
-    if WORKERS.enabled:
+    if session.workers.enabled:
         return _run_on_workers(request, session.graph.slug, session.profile)
     return _outcome(session.defs.resolve_job_def(request.job_name).execute_in_process(
         instance=session.instance, partition_key=request.partition_key, asset_selection=request.asset_selection,
@@ -193,8 +203,7 @@ def _run_on_workers(request: dg.RunRequest, film: str, profile: str) -> RunOutco
     tags = {"film": film, "launched_by": "film-cli",
             **({"dagster/partition": request.partition_key} if request.partition_key is not None else {})}
     run_config = {**QUIET, **({"resources": {"render_settings": {"config": {"profile": profile}}}} if profile else {})}
-    job = ReconstructableRepository.for_module("film_pipeline.definitions", "current_definitions",
-                                               working_directory=str(REPO_ROOT)).get_reconstructable_job(request.job_name)
+    job = reconstructable_job("film_pipeline.definitions", "current_definitions", str(REPO_ROOT), request.job_name)
     with get_instance() as instance:
         return _outcome(dg.execute_job(job, instance=instance, run_config=run_config, tags=tags,
                                        asset_selection=list(request.asset_selection), raise_on_error=False))

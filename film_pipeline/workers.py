@@ -108,16 +108,14 @@ def executor_def(settings: WorkerSettings):
 
 def celery_app(settings: WorkerSettings):
     """The Celery app a worker serves: the same broker, backend and settings as the executor."""
-    from dagster._core.execution.retries import RetryMode
-    from dagster_celery.executor import CeleryExecutor
     from dagster_celery.make_app import make_app
+
+    from film_pipeline.dagster_internals import celery_app_args
 
     if not settings.enabled:
         raise WorkerConfigError("FILM_BROKER is not set: a worker needs the broker's URL, "
                                 "e.g. FILM_BROKER=redis://127.0.0.1:6379/0 (`film workers up` starts one)")
-    executor = CeleryExecutor(retries=RetryMode(RetryMode.DISABLED), broker=settings.broker, backend=settings.broker,
-                              config_source=settings.celery_config())
-    return make_app(executor.app_args())
+    return make_app(celery_app_args(settings.broker, settings.celery_config()))
 
 
 def current_worker() -> str:

@@ -1,5 +1,9 @@
 """Shared fixtures: a small film, an isolated FILM_HOME, and one baseline render that tests copy.
 
+The tests mirror the source in three tiers, each a folder and a marker of the same name:
+`unit/` (no Dagster instance; seconds: `make test-unit`), `integration/` (a real instance,
+store and ffmpeg) and `system/` (the `film` command as a subprocess, the UI, the workers).
+
 The baseline (a real render through a real Dagster instance) is made once per test session;
 each incremental test copies it, edits film.yaml and renders again, so tests never depend on
 one another's edits.
@@ -91,6 +95,18 @@ def launch_ui(env: dict, log: Path, timeout: float = 180) -> tuple[subprocess.Po
             assert process.poll() is None, log.read_text()
             assert time.monotonic() < deadline, f"the UI did not start in {timeout:.0f} s:\n{log.read_text()}"
             time.sleep(1)
+
+
+TESTS = Path(__file__).resolve().parent
+TIERS = ("unit", "integration", "system")
+
+
+def pytest_collection_modifyitems(items):
+    """Each test is marked with its tier, the folder it lives in."""
+    for item in items:
+        tier = Path(item.path).resolve().relative_to(TESTS).parts[0]
+        if tier in TIERS:
+            item.add_marker(getattr(pytest.mark, tier))
 
 
 @pytest.fixture(scope="session", autouse=True)

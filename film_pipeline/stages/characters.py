@@ -1,4 +1,4 @@
-"""Character reference images: one per character version, rendered once and kept in the store.
+"""characters: one reference image per character version, rendered once and kept in the store.
 
 A reference is keyed by the keyframe backend (name, version, settings) and the character's
 name, description and seed, so the `characters` asset and every storyboard that conditions on a
@@ -13,8 +13,10 @@ from pathlib import Path
 
 from PIL import Image
 
+from film_pipeline import edit
 from film_pipeline.backends import CharacterLook, KeyframeRequest
 from film_pipeline.specs import version_of
+from film_pipeline.stages import Backends, Rendered, device_of, model_id
 from film_pipeline.store import ArtifactStore, artifact_key
 
 PORTRAIT_SIZE = (256, 256)
@@ -38,3 +40,19 @@ def reference_image(store: ArtifactStore, film: str, backend, ident: dict, look:
             image.save(path)
             store.put_file(key, path)
     return Image.open(store.local_path(key)).convert("RGB")
+
+
+def render(spec: dict, backends: Backends, store: ArtifactStore, film: str, workdir: Path) -> Rendered:
+    """The cast sheet and each character's reference (kept in `store` for the storyboards)."""
+    backend = backends("keyframe", spec["backend"])
+    cast = [(c["name"], reference_image(store, film, backend, spec["backend"], CharacterLook(**c)))
+            for c in spec["characters"]]
+    files = {"contact_sheet": workdir / "cast.png"}
+    edit.contact_sheet(cast, columns=6, tile_width=160).save(files["contact_sheet"])
+    for name, image in cast:
+        files[f"ref-{name}"] = workdir / f"{name}.png"
+        image.save(files[f"ref-{name}"])
+    return files, {"backend": backend.name, "model": model_id(spec["backend"]), "device": device_of(backend),
+                   "characters": len(cast),
+                   "seed": ", ".join(f"{c['name']}={c['seed']}" for c in spec["characters"]) or "none",
+                   "conditions_shots": conditions_on_references(backend)}

@@ -8,16 +8,14 @@ the materialization recorded. Transient faults retry with backoff; a server that
 or wrong credentials, is one clear error that names the endpoint and never the secrets.
 """
 
-import hashlib
 import os
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
-from film_pipeline.store import IntegrityError, StoredFile, StoreHelpers, sha256_file
+from film_pipeline.store.base import IntegrityError, StoredFile, StoreHelpers, sha256_file
 
 TRANSIENT_CODES = {"InternalError", "ServiceUnavailable", "SlowDown", "RequestTimeout", "ServiceBusy"}
 AUTH_CODES = {"SignatureDoesNotMatch", "InvalidAccessKeyId", "AccessDenied", "InvalidToken"}
@@ -170,21 +168,3 @@ class S3Store(StoreHelpers):
         """A presigned GET URL; the bucket itself stays private."""
         return self._call(f"sign a link to {key}", lambda: self.client.presigned_get_object(
             self.settings.bucket, self._object(key), expires=expires))
-
-
-def throughput(store: S3Store, megabytes: int = 100) -> tuple[float, float]:
-    """Upload and download MB/s of a random object of `megabytes` (a benchmark helper)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        source = Path(tmp) / "blob"
-        with open(source, "wb") as out:
-            for _ in range(megabytes):
-                out.write(os.urandom(1 << 20))
-        key = f"_bench/{hashlib.sha256(source.read_bytes()[:1 << 20]).hexdigest()[:12]}.bin"
-        started = time.perf_counter()
-        stored = store.put_file(key, source)
-        up = megabytes / (time.perf_counter() - started)
-        started = time.perf_counter()
-        store.local_path(key, stored.sha256)
-        down = megabytes / (time.perf_counter() - started)
-        return up, down
-

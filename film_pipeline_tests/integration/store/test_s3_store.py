@@ -17,11 +17,11 @@ from PIL import Image
 from film_pipeline import seaweed
 from film_pipeline.media import probe, write_video, write_wav
 from film_pipeline.render import render_film
-from film_pipeline.s3store import S3Settings, S3Store, StoreAuthError, StoreUnavailableError
+from film_pipeline.store.s3 import S3Settings, S3Store, StoreAuthError, StoreUnavailableError
 from film_pipeline.store import IntegrityError, artifact_key, sha256_file
 from film_pipeline_tests.conftest import edit_film, shot, write_film
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,8 @@
-"""Automation in the UI: a sensor that re-renders exactly what an edit of film.yaml changed, and a
-nightly schedule that renders everything stale with the night profile.
+"""The film.yaml sensor, which re-renders exactly what an edit changed, and Dagster's own
+declarative automation sensor over the same assets (off by default).
 
-Both make the same decision `film render` makes (`planning.plan_film`), in the daemon:
-read film.yaml, add new shots to the partitions and retire deleted ones (their artifacts stay),
+The sensor makes the decision `film render` makes (`planning.plan_film`), in the daemon: read
+film.yaml, add new shots to the partitions and retire deleted ones (their artifacts stay),
 observe the spec sources, plan, and request one run per changed shot. The film-level run
 (script, soundtrack, final cut) is requested once no shot is left to render and no run of the
 film is in flight, so the cut is made once, from the finished shots.
@@ -14,25 +14,25 @@ or a re-execution from the UI, and never blocks the other shots.
 
 import hashlib
 import json
-import os
 import time
 from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import dagster as dg
-from dagster._core.definitions.data_version import extract_data_version_from_entry
-from dagster._core.scheduler.instigation import InstigatorStatus, InstigatorType
-from dagster._core.storage.dagster_run import NOT_FINISHED_STATUSES, RunsFilter
 
-from film_pipeline.assets import FilmGraph, sync_shot_partitions
-from film_pipeline.film import FilmError, NightlyRender, load_film
-from film_pipeline.planning import QUIET, Plan, plan_film
-from film_pipeline.specs import SHOT_SPECS
+from film_pipeline.dagster_internals import sensor_running
+from film_pipeline.defs.film_graph import FilmGraph, sync_shot_partitions
+from film_pipeline.defs.jobs import observe, tagged
+from film_pipeline.film import FilmError, load_film
+from film_pipeline.graph import ASSET_NAMES, FILM_SOURCES, SHOT_SOURCES
+from film_pipeline.planning import Plan, plan_film
+from film_pipeline.records import FINISHED, NOT_FINISHED, latest_version
+from film_pipeline.settings import Settings
 
-# How often the daemon looks at film.yaml (seconds); the UI shows new runs within this plus a tick.
-SENSOR_INTERVAL = int(os.environ.get("FILM_SENSOR_INTERVAL", "10"))
-# A changed film.yaml is read once it has been still this long (seconds).
-SETTLE_SECONDS = float(os.environ.get("FILM_SENSOR_SETTLE_SECONDS", "1.0"))
+
+def sensor_definitions(graph: FilmGraph, settings: Settings, jobs: list) -> list[dg.SensorDefinition]:
+    return [watch_film_yaml(graph, settings, jobs), automation_sensor(graph, settings)]
 
 
 @dataclass
@@ -53,14 +53,10 @@ class WatchCursor:
         return json.dumps(asdict(self))
 
 
-def automation_sensor_name(graph: FilmGraph) -> str:
-    return f"{graph.slug}__automation"
-
-
-def watch_film_yaml(graph: FilmGraph) -> dg.SensorDefinition:
-    @dg.sensor(name=f"{graph.slug}__on_edit", minimum_interval_seconds=SENSOR_INTERVAL,
+def watch_film_yaml(graph: FilmGraph, settings: Settings, jobs: list) -> dg.SensorDefinition:
+    @dg.sensor(name=graph.watch_sensor, minimum_interval_seconds=settings.sensor_interval,
                default_status=dg.DefaultSensorStatus.RUNNING,
-               jobs=[graph.shot_job_def, graph.film_job_def],
+               jobs=jobs,
                description=f"Watches {graph.film_dir / 'film.yaml'}: on save, renders exactly the shots the edit "
                            "changed, then the cut. Off while the film's automation sensor is on.")
     def on_edit(context: dg.SensorEvaluationContext):
@@ -71,14 +67,14 @@ def watch_film_yaml(graph: FilmGraph) -> dg.SensorDefinition:
         except OSError as error:
             return dg.SkipReason(f"cannot read {path}: {error.strerror}")
         changed = digest != cursor.film_yaml
-        if changed and time.time() - path.stat().st_mtime < SETTLE_SECONDS:
+        if changed and time.time() - path.stat().st_mtime < settings.settle_seconds:
             # an editor may still be writing: a half-saved file could drop shots from the partitions
             return dg.SkipReason("film.yaml changed just now; waiting for the save to finish")
         generation = cursor.generation + 1 if changed else cursor.generation
         runs_ended = _runs_ended_since(context.instance, graph, cursor.checked_at)
         if not (changed or cursor.pending or runs_ended):
             return dg.SkipReason("film.yaml unchanged and no run of the film ended")
-        observe_only = _automation_sensor_running(context.instance, automation_sensor_name(graph))
+        observe_only = sensor_running(context.instance, graph.automation_sensor)
         try:
             film = load_film(path)
         except FilmError as error:  # the error names file:line and the fix; nothing rendered is touched
@@ -105,56 +101,13 @@ def watch_film_yaml(graph: FilmGraph) -> dg.SensorDefinition:
     return on_edit
 
 
-def nightly_render(graph: FilmGraph) -> dg.ScheduleDefinition:
-    """`schedule:` in film.yaml (on when written, off otherwise): everything stale, night profile."""
-    night = _night_settings(graph)
-
-    @dg.schedule(name=f"{graph.slug}__nightly", cron_schedule=night.cron, execution_timezone=night.timezone,
-                 job=graph.shot_job_def,
-                 default_status=dg.DefaultScheduleStatus.RUNNING if night.configured else dg.DefaultScheduleStatus.STOPPED,
-                 description=f"Draft by day, final by night: renders every stale shot of {graph.slug} with the "
-                             f"`{night.profile}` profile into its own versions (the day's preview renders stay in "
-                             "the store); the film's sensor then cuts them together.")
-    def nightly(context: dg.ScheduleEvaluationContext):
-        film = load_film(graph.film_dir)
-        profile = film.schedule.profile if film.schedule else night.profile
-        sync_shot_partitions(context.instance, graph.partitions.name, [s.id for s in film.shots])
-        observe(context.repository_def, context.instance, graph, launched_by="schedule", profile=profile)
-        plan = plan_film(film, graph, context.instance, context.repository_def.asset_graph)
-        requests = [r for r in plan.run_requests(graph) if r.partition_key is not None]
-        if not requests:
-            return dg.SkipReason(f"every shot of {graph.slug} is up to date with the `{profile}` profile")
-        return [_tagged(r, graph, "schedule", profile, f"{context.scheduled_execution_time:%Y-%m-%d}") for r in requests]
-
-    return nightly
-
-
-def automation_sensor(graph: FilmGraph) -> dg.AutomationConditionSensorDefinition:
+def automation_sensor(graph: FilmGraph, settings: Settings) -> dg.AutomationConditionSensorDefinition:
     """Dagster's own automation over the film's assets: off by default; on, it makes the film.yaml
     sensor observe only, and the assets' conditions choose the same runs."""
     return dg.AutomationConditionSensorDefinition(
-        automation_sensor_name(graph), target=dg.AssetSelection.assets(*[graph.key(a) for a in graph.asset_names]),
-        default_status=dg.DefaultSensorStatus.STOPPED, minimum_interval_seconds=SENSOR_INTERVAL,
+        graph.automation_sensor, target=dg.AssetSelection.assets(*[graph.key(a) for a in ASSET_NAMES]),
+        default_status=dg.DefaultSensorStatus.STOPPED, minimum_interval_seconds=settings.sensor_interval,
         description=f"Declarative automation for {graph.slug}; the film.yaml sensor keeps observing the specs.")
-
-
-class ObservationError(RuntimeError):
-    """film.yaml could not be read into spec versions."""
-
-
-def observe(repository_def, instance: dg.DagsterInstance, graph: FilmGraph, launched_by: str, profile: str = "") -> None:
-    """Record the spec versions of film.yaml as written now, in this process (a run in the UI)."""
-    run_config = dict(QUIET)
-    if profile:
-        run_config["resources"] = {"render_settings": {"config": {"profile": profile}}}
-    result = repository_def.get_job(graph.observe_job).execute_in_process(
-        instance=instance, run_config=run_config, raise_on_error=False,
-        tags={"film": graph.slug, "launched_by": launched_by})
-    if not result.success:
-        failure = next((e.event_specific_data.error for e in result.all_events if e.is_step_failure), None)
-        cause = (failure.cause or failure) if failure else None
-        raise ObservationError(f"could not read the specs of {graph.film_dir / 'film.yaml'}: "
-                               f"{cause.message.strip() if cause else 'the observation failed'}")
 
 
 def _requests(instance: dg.DagsterInstance, graph: FilmGraph, plan: Plan, launched_by: str,
@@ -163,25 +116,19 @@ def _requests(instance: dg.DagsterInstance, graph: FilmGraph, plan: Plan, launch
     nothing of the film is in flight."""
     # queued runs too: under the daemon's run queue a run waits there for its pool slot, and a
     # shot requested on the last tick and not yet started must not be requested again
-    in_flight = instance.get_run_records(RunsFilter(tags={"film": graph.slug}, statuses=NOT_FINISHED_STATUSES))
+    in_flight = instance.get_run_records(dg.RunsFilter(tags={"film": graph.slug}, statuses=list(NOT_FINISHED)))
     busy_shots = {record.dagster_run.tags.get("dagster/partition") for record in in_flight}
     requests = plan.run_requests(graph)
     shot_requests = [r for r in requests if r.partition_key is not None]
     if shot_requests:
-        return [_tagged(r, graph, launched_by, "", _run_key(instance, graph, r, generation))
+        return [tagged(r, graph, launched_by, "", _run_key(instance, graph, r, generation))
                 for r in shot_requests if r.partition_key not in busy_shots], ""
     film_requests = [r for r in requests if r.partition_key is None]
     if not film_requests:
         return [], ""
     if in_flight:
         return [], "the cut waits for the film's runs in flight"
-    return [_tagged(film_requests[0], graph, launched_by, "", _run_key(instance, graph, film_requests[0], generation))], ""
-
-
-def _tagged(request: dg.RunRequest, graph: FilmGraph, launched_by: str, profile: str, key: str) -> dg.RunRequest:
-    """Tags that find the film's runs in the UI; the run key that keeps a tick from asking twice."""
-    tags = {"film": graph.slug, "launched_by": launched_by, **({"film/profile": profile} if profile else {})}
-    return request.with_replaced_attrs(run_key=f"{request.partition_key or 'film'}:{key}", tags={**request.tags, **tags})
+    return [tagged(film_requests[0], graph, launched_by, "", _run_key(instance, graph, film_requests[0], generation))], ""
 
 
 def _run_key(instance: dg.DagsterInstance, graph: FilmGraph, request: dg.RunRequest, generation: int) -> str:
@@ -191,11 +138,12 @@ def _run_key(instance: dg.DagsterInstance, graph: FilmGraph, request: dg.RunRequ
     in the UI, retries it); an edit reverted and made again is a new generation, so it renders.
     """
     shot = request.partition_key
-    specs = list(SHOT_SPECS) if shot else ["film_spec", "score_spec", "character_spec"]
+    specs = SHOT_SOURCES if shot else FILM_SOURCES
     versions = [sorted(key.path[-1] for key in request.asset_selection)]
     for name in specs:
-        record = instance.get_latest_data_version_record(graph.key(name), True, shot)
-        versions.append([name, str(extract_data_version_from_entry(record.event_log_entry)) if record else None])
+        version = latest_version(instance, graph.key(name), shot, is_source=True)
+        # spelled as run keys have always spelled it, so a failed run's key still matches after an upgrade
+        versions.append([name, str(dg.DataVersion(version)) if version else None])
     return f"{generation}:" + hashlib.sha256(json.dumps(versions).encode()).hexdigest()[:12]
 
 
@@ -211,39 +159,13 @@ def _still(path: Path, digest: str) -> bool:
 
 
 def _runs_ended_since(instance: dg.DagsterInstance, graph: FilmGraph, since: float) -> bool:
-    from datetime import datetime, timezone
-
     if not since:
         return False
     ended = instance.get_run_records(
-        RunsFilter(tags={"film": graph.slug}, updated_after=datetime.fromtimestamp(since, timezone.utc),
-                   statuses=[dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED]),
+        dg.RunsFilter(tags={"film": graph.slug}, updated_after=datetime.fromtimestamp(since, timezone.utc),
+                   statuses=list(FINISHED)),
         limit=1)
     return bool(ended)
-
-
-def _automation_sensor_running(instance: dg.DagsterInstance, name: str) -> bool:
-    states = instance.all_instigator_state(instigator_type=InstigatorType.SENSOR,
-                                           instigator_statuses={InstigatorStatus.RUNNING})
-    return any(state.name == name for state in states)
-
-
-@dataclass(frozen=True)
-class _Night:
-    cron: str
-    profile: str
-    timezone: str
-    configured: bool
-
-
-def _night_settings(graph: FilmGraph) -> _Night:
-    """The schedule's cron is fixed when the code location loads; a broken film.yaml falls back to the default."""
-    try:
-        night = load_film(graph.film_dir).schedule
-    except FilmError:
-        night = None
-    settings = night or NightlyRender()
-    return _Night(settings.cron, settings.profile, settings.timezone, night is not None)
 
 
 def _summary(added: list, removed: list, plan: Plan, requests: list, waiting: str) -> str:

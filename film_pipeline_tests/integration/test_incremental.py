@@ -7,7 +7,7 @@ from film_pipeline.backends.camera import CameraMove
 from film_pipeline.backends.score import ProceduralScore
 
 from film_pipeline.home import get_instance
-from film_pipeline.planning import QUIET
+from film_pipeline.defs.jobs import QUIET
 from film_pipeline.render import render_film
 from film_pipeline_tests.conftest import edit_film, shot
 

@@ -10,7 +10,7 @@ import pytest
 
 from film_pipeline_tests.conftest import edit_film, shot, write_film
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def film(*args, home: Path, **extra_env):

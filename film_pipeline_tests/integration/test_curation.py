@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from film_pipeline import assets
+from film_pipeline import graph, materialize
 from film_pipeline.cost import Prices, cost_report
 from film_pipeline.curation import history, rollback, takes
 from film_pipeline.render import final_cut_path, open_session, render_film
@@ -28,7 +28,7 @@ def sha256(path: Path) -> str:
 
 
 def generations() -> int:
-    return sum(assets.GENERATIONS.values())
+    return sum(materialize.GENERATIONS.values())
 
 
 def test_takes_are_distinct_scored_candidates_and_the_best_is_used(rendered):
@@ -108,7 +108,7 @@ def test_reverting_an_edit_generates_nothing_and_restores_the_same_cut(rendered)
     edit_film(rendered, lambda doc: shot(doc, "b").__setitem__("prompt", "a city street at night"))
     before = generations()
     result = render_film(rendered)
-    assert generations() == before, assets.GENERATIONS  # every artifact came from the store
+    assert generations() == before, materialize.GENERATIONS  # every artifact came from the store
     assert ("final_cut", None) in result.materialized
     assert sha256(final_cut_path(open_session(rendered))) == original
 
@@ -148,7 +148,7 @@ def test_a_shot_two_films_share_is_made_once(rendered):
     before = generations()
     result = render_film(twin)
     assert not result.failures and result.final_cut is not None
-    assert generations() == before, assets.GENERATIONS
+    assert generations() == before, materialize.GENERATIONS
     assert sha256(result.final_cut) == sha256(final_cut_path(open_session(rendered)))
 
 
@@ -157,8 +157,8 @@ def test_cost_report_sums_match_the_recorded_metadata(rendered):
     prices = Prices(gpu_hour=3.0, cpu_hour=0.5)
     report = cost_report(session.instance, session.graph, ["a", "b", "c"], prices).as_dict()
     seconds = []
-    for name in assets.SHOT_ASSETS + assets.FILM_ASSETS:
-        for partition in (["a", "b", "c"] if name in assets.SHOT_ASSETS else [None]):
+    for name in graph.SHOT_ASSETS + graph.FILM_ASSETS:
+        for partition in (["a", "b", "c"] if name in graph.SHOT_ASSETS else [None]):
             record = session.instance.get_latest_data_version_record(session.graph.key(name), False, partition)
             meta = record.event_log_entry.asset_materialization.metadata
             assert meta["device"].value == "cpu"

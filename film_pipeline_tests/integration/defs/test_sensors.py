@@ -1,5 +1,6 @@
 """The film.yaml sensor, the nightly schedule and the declarative conditions, against a real instance."""
 
+import dataclasses
 import datetime as dt
 
 import dagster as dg
@@ -7,22 +8,17 @@ import pytest
 from dagster._core.definitions.data_version import extract_data_version_from_entry
 from dagster._core.definitions.partitions.context import partition_loading_context
 
-from film_pipeline import automation
-from film_pipeline.automation import WatchCursor
+from film_pipeline.defs import sensors
+from film_pipeline.defs.sensors import WatchCursor
 from film_pipeline.definitions import build_definitions
 from film_pipeline.home import get_instance
-from film_pipeline.planning import QUIET
+from film_pipeline.defs.jobs import QUIET
 from film_pipeline.render import open_session, render_film
+from film_pipeline.settings import Settings
 from film_pipeline.store import open_store
 from film_pipeline_tests.conftest import edit_film, shot
 
 SHOT_CHAIN = ["storyboard", "clip", "upscaled_clip"]
-
-
-@pytest.fixture(autouse=True)
-def no_settling(monkeypatch):
-    """These tests tick right after saving; the settle delay has a test of its own."""
-    monkeypatch.setattr(automation, "SETTLE_SECONDS", 0.0)
 
 
 class Watcher:
@@ -31,9 +27,11 @@ class Watcher:
     def __init__(self, film_dir):
         self.film_dir, self.cursor = film_dir, None
         self.instance = get_instance()
+        self.settle_seconds = 0.0  # these tests tick right after saving; the settle delay has a test of its own
 
     def tick(self):
-        defs, (graph,) = build_definitions([self.film_dir])
+        settings = dataclasses.replace(Settings.from_env(), settle_seconds=self.settle_seconds)
+        defs, (graph,) = build_definitions([self.film_dir], settings)
         self.graph, self.defs = graph, defs
         sensor = defs.get_sensor_def(f"{graph.slug}__on_edit")
         with partition_loading_context(dynamic_partitions_store=self.instance):  # as the daemon's code server does
@@ -84,11 +82,11 @@ def test_the_sensor_requests_exactly_the_edited_shot_then_the_cut(rendered):
 def test_a_file_still_being_saved_is_not_read(rendered, monkeypatch):
     watcher = Watcher(rendered)
     watcher.tick()
-    monkeypatch.setattr(automation, "SETTLE_SECONDS", 30.0)
+    watcher.settle_seconds = 30.0
     edit_film(rendered, lambda doc: shot(doc, "b").__setitem__("prompt", "a city street in the rain"))
     waiting = watcher.tick()
     assert waiting.run_requests == [] and "waiting for the save to finish" in waiting.skip_message
-    monkeypatch.setattr(automation, "SETTLE_SECONDS", 0.0)
+    watcher.settle_seconds = 0.0
     assert watcher.requested(watcher.tick()) == {"b": sorted(SHOT_CHAIN)}
 
 
@@ -96,18 +94,18 @@ def test_a_save_during_the_tick_is_read_whole_on_the_next_tick(rendered, monkeyp
     watcher = Watcher(rendered)
     watcher.tick()
     before = watcher.cursor
-    observe = automation.observe
+    observe = sensors.observe
 
     def observe_then_save_again(*args, **kwargs):
         observe(*args, **kwargs)
         edit_film(rendered, lambda doc: shot(doc, "c").__setitem__("prompt", "a lighthouse at dawn"))
 
     edit_film(rendered, lambda doc: shot(doc, "b").__setitem__("prompt", "a city street in the rain"))
-    monkeypatch.setattr(automation, "observe", observe_then_save_again)
+    monkeypatch.setattr(sensors, "observe", observe_then_save_again)
     torn = watcher.tick()
     assert torn.run_requests == [] and "changed while it was being read" in torn.skip_message
     assert watcher.cursor == before
-    monkeypatch.setattr(automation, "observe", observe)
+    monkeypatch.setattr(sensors, "observe", observe)
     data = watcher.tick()
     assert watcher.requested(data) == {"b": sorted(SHOT_CHAIN), "c": sorted(SHOT_CHAIN)}
     assert WatchCursor.parse(watcher.cursor).generation == WatchCursor.parse(before).generation + 1

@@ -1,0 +1,122 @@
+"""The stages as Dagster assets: one row of the stage table and one thin body each.
+
+A body finds its inputs (the specs as observed, the upstream manifests as recorded), hands them
+to its stage as local files, and lets the materializer reuse or render the version they make.
+"""
+
+import dagster as dg
+
+from film_pipeline.defs.conditions import inputs_changed
+from film_pipeline.defs.film_graph import FilmGraph, sync_shot_partitions
+from film_pipeline.defs.resources import StoreResource
+from film_pipeline.defs.step import Step
+from film_pipeline.graph import GPU_POOL, STAGES, Stage, film_level_inputs, needs_every_shot
+from film_pipeline.settings import Settings
+from film_pipeline.stages import characters, clip, final_cut, script, soundtrack, storyboard, upscaled_clip, voiceover
+from film_pipeline.workers import QUEUE_TAG
+
+
+def script_body(step: Step):
+    version, spec = step.spec("film_spec", None)
+    added, removed = sync_shot_partitions(step.context.instance, step.graph.partitions.name, [s["id"] for s in spec["shots"]])
+    if added or removed:
+        step.log.info(f"shots added: {added or 'none'}; retired (artifacts kept): {removed or 'none'}")
+    return step.materialize("script", [version], lambda workdir: script.render(spec, workdir))
+
+
+def characters_body(step: Step):
+    version, spec = step.spec("character_spec", None)
+    return step.materialize("characters", [version], lambda workdir: characters.render(
+        spec, step.backends, step.store, step.graph.slug, workdir))
+
+
+def storyboard_body(step: Step):
+    shot = step.shot
+    version, spec = step.spec("visual_spec", shot)
+    return step.materialize("storyboard", [version], lambda workdir: storyboard.render(
+        spec, shot, step.backends, step.store, step.graph.slug, workdir, step.log), shot)
+
+
+def clip_body(step: Step):
+    shot = step.shot
+    board_version, board = step.upstream("storyboard", shot)
+    version, spec = step.spec("motion_spec", shot)
+    pick = clip.picked_take(spec, board, shot)
+    take = board["files"][f"take{pick}"]
+
+    def make(workdir):
+        files, info = clip.render(spec, board["info"], step.local(take), shot, step.backends, workdir, step.log)
+        return files, {**info, "pick": pick, "keyframe": take["key"]}
+
+    return step.materialize("clip", [board_version, version], make, shot)
+
+
+def upscaled_clip_body(step: Step):
+    shot = step.shot
+    clip_version, made = step.upstream("clip", shot)
+    version, spec = step.spec("upscale_spec", shot)
+    return step.materialize("upscaled_clip", [clip_version, version], lambda workdir: upscaled_clip.render(
+        spec, made["info"], step.local(made["files"]["video"]), step.backends, workdir), shot)
+
+
+def voiceover_body(step: Step):
+    shot = step.shot
+    version, spec = step.spec("narration_spec", shot)
+    return step.materialize("voiceover", [version], lambda workdir: voiceover.render(
+        spec, shot, step.backends, workdir, step.log), shot)
+
+
+def soundtrack_body(step: Step):
+    version, spec = step.spec("score_spec", None)
+    shots = [shot for shot, _, _ in spec["timeline"]]
+    voices = {shot: step.upstream("voiceover", shot) for shot in shots}
+    versions = {("score_spec", None): version, **{("voiceover", s): v for s, (v, _) in voices.items()}}
+    return step.materialize("soundtrack", film_level_inputs("soundtrack", versions, shots), lambda workdir: soundtrack.render(
+        spec, [step.local(m["files"]["audio"]) for _, m in voices.values()], step.backends, workdir, step.log))
+
+
+def final_cut_body(step: Step):
+    script_version, made = step.upstream("script", None)
+    sound_version, sound = step.upstream("soundtrack", None)
+    doc = script.read(step.store.local_path(made["files"]["script"]["key"]))
+    shots = [s["id"] for s in doc["film"]["shots"]]
+    clips = {shot: step.upstream("upscaled_clip", shot) for shot in shots}
+    versions = {("script", None): script_version, ("soundtrack", None): sound_version,
+                **{("upscaled_clip", s): v for s, (v, _) in clips.items()}}
+
+    def make(workdir):
+        manifests = [m for _, m in clips.values()]
+        size = (manifests[0]["info"]["width"], manifests[0]["info"]["height"])
+        keyframes = [(shot, step.store.local_path(m["info"]["keyframe"])) for shot, (_, m) in clips.items()]
+        return final_cut.render(doc, [step.local(m["files"]["video"]) for m in manifests], size,
+                                step.local(sound["files"]["audio"]), keyframes, workdir)
+
+    return step.materialize("final_cut", film_level_inputs("final_cut", versions, shots), make)
+
+
+BODIES = {"script": script_body, "characters": characters_body, "storyboard": storyboard_body, "clip": clip_body,
+          "upscaled_clip": upscaled_clip_body, "voiceover": voiceover_body, "soundtrack": soundtrack_body,
+          "final_cut": final_cut_body}
+
+
+def asset_definitions(graph: FilmGraph, settings: Settings) -> list[dg.AssetsDefinition]:
+    return [stage_asset(graph, settings, stage) for stage in STAGES]
+
+
+def stage_asset(graph: FilmGraph, settings: Settings, stage: Stage) -> dg.AssetsDefinition:
+    body = BODIES[stage.name]
+    workers = settings.workers
+
+    @dg.asset(
+        key=graph.key(stage.name), deps=[graph.key(p) for p in stage.parents],
+        partitions_def=graph.partitions if stage.per_shot else None,
+        code_version=stage.code_version, group_name=stage.group, kinds=set(stage.kinds), description=stage.description,
+        # with Celery workers, each gpu worker runs one task at a time: the queue is the limit
+        pool=GPU_POOL if stage.runs_model and not workers.enabled else None,
+        op_tags={QUEUE_TAG: workers.queue_for(stage.runs_model)},
+        automation_condition=inputs_changed(reads_every_shot=not stage.per_shot and needs_every_shot(stage.name)),
+    )
+    def film_asset(context: dg.AssetExecutionContext, store: StoreResource) -> dg.MaterializeResult:
+        return body(Step(context, graph, store.get()))
+
+    return film_asset

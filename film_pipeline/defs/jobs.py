@@ -1,0 +1,59 @@
+"""One film's jobs (render a shot, render the film, observe the specs, check what is stored), and
+observing film.yaml in-process: what `film render`, the sensor and the schedule all start with."""
+
+import dagster as dg
+
+from film_pipeline.defs.film_graph import FilmGraph
+from film_pipeline.graph import FILM_ASSETS, SHOT_ASSETS
+from film_pipeline.settings import Settings
+from film_pipeline.workers import executor_def
+
+# Dagster still records every log line in the instance (the UI shows them); terminals stay quiet.
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
+class ObservationError(RuntimeError):
+    """film.yaml could not be read into spec versions."""
+
+
+def job_definitions(graph: FilmGraph, settings: Settings) -> list:
+    # In-process: the steps of a run share one process, so a model loads once per run, not once per
+    # step (bench/executors.py measures the difference). With FILM_BROKER set, steps go to Celery
+    # workers, which keep their models loaded between tasks.
+    render_executor = executor_def(settings.workers) if settings.workers.enabled else dg.in_process_executor
+    shots, film = [graph.key(n) for n in SHOT_ASSETS], [graph.key(n) for n in FILM_ASSETS]
+    return [
+        dg.define_asset_job(graph.shot_job, selection=shots, partitions_def=graph.partitions, executor_def=render_executor,
+                            description=f"Render shots of {graph.slug}: one run per shot."),
+        dg.define_asset_job(graph.film_job, selection=film, executor_def=render_executor,
+                            description=f"Script, soundtrack and final cut of {graph.slug}."),
+        dg.define_asset_job(graph.observe_job, selection=graph.source_keys, executor_def=dg.in_process_executor,
+                            description=f"Read {graph.slug}/film.yaml and record each stage's spec version."),
+        dg.define_asset_job(graph.check_shot_job, partitions_def=graph.partitions, executor_def=dg.in_process_executor,
+                            selection=dg.AssetSelection.checks_for_assets(*shots),
+                            description=f"Check a shot of {graph.slug} as stored now (frames, black, frozen)."),
+        dg.define_asset_job(graph.check_film_job, executor_def=dg.in_process_executor,
+                            selection=dg.AssetSelection.checks_for_assets(*film),
+                            description=f"Check the soundtrack and the cut of {graph.slug} as stored now."),
+    ]
+
+
+def observe(repository_def, instance: dg.DagsterInstance, graph: FilmGraph, launched_by: str, profile: str = "") -> None:
+    """Record the spec versions of film.yaml as written now, in this process (a run in the UI)."""
+    run_config = dict(QUIET)
+    if profile:
+        run_config["resources"] = {"render_settings": {"config": {"profile": profile}}}
+    result = repository_def.get_job(graph.observe_job).execute_in_process(
+        instance=instance, run_config=run_config, raise_on_error=False,
+        tags={"film": graph.slug, "launched_by": launched_by})
+    if not result.success:
+        failure = next((e.event_specific_data.error for e in result.all_events if e.is_step_failure), None)
+        cause = (failure.cause or failure) if failure else None
+        raise ObservationError(f"could not read the specs of {graph.film_dir / 'film.yaml'}: "
+                               f"{cause.message.strip() if cause else 'the observation failed'}")
+
+
+def tagged(request: dg.RunRequest, graph: FilmGraph, launched_by: str, profile: str, key: str) -> dg.RunRequest:
+    """Tags that find the film's runs in the UI; the run key that keeps a tick from asking twice."""
+    tags = {"film": graph.slug, "launched_by": launched_by, **({"film/profile": profile} if profile else {})}
+    return request.with_replaced_attrs(run_key=f"{request.partition_key or 'film'}:{key}", tags={**request.tags, **tags})

@@ -1,0 +1,71 @@
+"""One asset step's view of its film: the inputs as recorded in the instance, its backends, and
+the materializer. The asset bodies in `assets.py` are a few lines each because of this."""
+
+from collections.abc import Callable
+from pathlib import Path
+
+from film_pipeline.backends import backend_for, with_memory_savers
+from film_pipeline.defs.film_graph import FilmGraph
+from film_pipeline.graph import SHOT_SOURCES
+from film_pipeline.materialize import ArtifactCache, materialize
+from film_pipeline.records import latest_version
+from film_pipeline.stages import Rendered
+from film_pipeline.store import ArtifactStore, artifact_key
+
+
+class MissingInputError(RuntimeError):
+    """An input of this step has never been observed or rendered."""
+
+
+class Step:
+    def __init__(self, context, graph: FilmGraph, store: ArtifactStore):
+        self.context, self.graph, self.store = context, graph, store
+        self.cache = ArtifactCache(store, graph.slug)
+        self.log = context.log
+
+    @property
+    def shot(self) -> str | None:
+        return self.context.partition_key if self.context.has_partition_key else None
+
+    def version(self, name: str, shot: str | None, is_source: bool) -> str:
+        """The latest recorded version of an input; a clear error if it was never made."""
+        version = latest_version(self.context.instance, self.graph.key(name), shot, is_source)
+        if version is None:
+            what = f"{name}[{shot}]" if shot else name
+            hint = "run `film render`, or observe the film's specs in the UI" if is_source else f"materialize {what} first"
+            raise MissingInputError(f"{self.graph.slug}/{what} has no recorded version; {hint}")
+        return version
+
+    def spec(self, name: str, shot: str | None) -> tuple[str, dict]:
+        """The version of a spec as last observed, and the spec it stands for (saved at observation)."""
+        version = self.version(name, shot, is_source=True)
+        return version, self.store.read_json(artifact_key(self.graph.slug, name, shot, version, "json"))
+
+    def upstream(self, name: str, shot: str | None) -> tuple[str, dict]:
+        """The current version of a rendered input and its manifest."""
+        version = self.version(name, shot, is_source=False)
+        return version, self.store.read_json(artifact_key(self.graph.slug, name, shot, version, "json"))
+
+    def local(self, stored: dict) -> Path:
+        """A stored file of an input's manifest, as a local file whose sha256 was checked."""
+        return self.store.local_path(stored["key"], stored["sha256"])
+
+    def backends(self, stage: str, ident: dict):
+        """The spec's backend; on a retry, with its memory savers on (same output, less GPU memory)."""
+        return backend_for(stage, with_memory_savers(stage, ident) if self.context.retry_number else ident)
+
+    def materialize(self, name: str, inputs: list, make: Callable[[Path], Rendered], shot: str | None = None):
+        return materialize(self.context, self.cache, name, shot, inputs, make, self)
+
+    # ---- provenance, looked up only when an artifact is really made -------------------------
+
+    def provenance(self, shot: str | None) -> dict:
+        """The profile (and, for a shot, the prompt) an artifact was made under, for `film history`."""
+        found = {"profile": self.spec("film_spec", None)[1]["profile"]}
+        if shot:
+            found["prompt"] = self.spec("visual_spec", shot)[1]["prompt"]
+        return found
+
+    def spec_versions(self, shot: str | None) -> dict[str, str]:
+        """The shot's spec versions when this was made: what `film rollback` restores."""
+        return {name: self.version(name, shot, is_source=True) for name in SHOT_SOURCES} if shot else {}

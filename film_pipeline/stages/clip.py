@@ -1,0 +1,53 @@
+"""clip: the picked keyframe animated for the shot's duration, one clip per clip take."""
+
+from pathlib import Path
+
+from PIL import Image
+
+from film_pipeline.backends import MotionRequest
+from film_pipeline.media import read_video, write_video
+from film_pipeline.scoring import best_take, clip_scores
+from film_pipeline.stages import Backends, Log, Rendered, device_of, model_id
+from film_pipeline.stages.previews import collect_preview, keep_frame, scores_table
+
+
+class PickError(ValueError):
+    """The shot picks a keyframe take its storyboard does not have."""
+
+
+def picked_take(spec: dict, board: dict, shot: str) -> int:
+    """The keyframe take the clip starts from: `pick`, or the storyboard's best-scoring take."""
+    pick = board["info"].get("best_take", 1) if spec["pick"] == "best" else spec["pick"]
+    if f"take{pick}" not in board["files"]:
+        raise PickError(f"shot `{shot}` picks take {pick} but its storyboard has {board['info']['takes']}; "
+                        f"lower `pick` or raise `takes` in film.yaml")
+    return pick
+
+
+def render(spec: dict, board_info: dict, keyframe: Path, shot: str, backends: Backends, workdir: Path,
+           log: Log) -> Rendered:
+    """`board_info` is the storyboard's facts (caption, seed); `keyframe` the picked take's image."""
+    backend = backends("motion", spec["backend"])
+    image = Image.open(keyframe).convert("RGB")
+    takes, scores = {}, {}
+    for clip_take in range(1, spec.get("clip_takes", 1) + 1):
+        request = MotionRequest(spec["camera"], spec["motion"], spec["frames"], spec["fps"], tuple(spec["size"]),
+                                board_info["caption"], board_info["seed"] + clip_take - 1, clip_take)
+        takes[clip_take] = workdir / f"clip{clip_take}.mp4"
+        write_video(takes[clip_take], backend.animate(image, request), spec["fps"], tuple(spec["size"]))
+        scores[clip_take] = clip_scores(read_video(takes[clip_take]))
+        log.info(f"clip[{shot}] take {clip_take}: score {scores[clip_take]['total']:.3f}")
+    best = best_take(scores)
+    chosen = best if spec.get("clip_pick", "best") == "best" else spec["clip_pick"]
+    path, still, preview = takes[chosen], workdir / "frame.png", workdir / "preview.webp"
+    frames = keep_frame(read_video(path), spec["frames"] // 2, still)
+    count = sum(1 for _ in collect_preview(frames, spec["frames"], spec["fps"], preview))
+    files = {"video": path, "frame": still, "preview": preview,
+             **{f"clip_take{t}": p for t, p in takes.items() if t != chosen}}
+    return files, {"backend": backend.name, "model": model_id(spec["backend"]), "device": device_of(backend),
+                   "frames": count, "fps": spec["fps"], "expected_frames": spec["frames"],
+                   "duration_seconds": round(count / spec["fps"], 3), "camera": spec["camera"],
+                   "seed": board_info["seed"],
+                   "clip_takes": len(takes), "clip_take": chosen, "clip_best": best,
+                   "clip_scores": {str(t): v for t, v in scores.items()},
+                   "take_scores": {"md": scores_table(scores, best)}}

@@ -1,0 +1,29 @@
+"""soundtrack: the score from the music cues, with each shot's voice-over mixed in where it plays."""
+
+from pathlib import Path
+
+import numpy as np
+
+from film_pipeline import edit
+from film_pipeline.media import SAMPLE_RATE, read_audio, write_wav
+from film_pipeline.stages import Backends, Log, Rendered, device_of, model_id
+from film_pipeline.timeline import Placement, total_frames
+
+
+def render(spec: dict, voices: list[Path], backends: Backends, workdir: Path, log: Log) -> Rendered:
+    """`voices` are the shots' voice-over files, in the order of the spec's timeline."""
+    placements = [Placement(shot, start, frames, 0, 0, 0) for shot, start, frames in spec["timeline"]]
+    seconds = total_frames(placements) / spec["fps"]
+    cues = edit.cue_spans(spec["cues"], placements, spec["fps"], spec["seed"])
+    composer = backends("music", spec["backend"])
+    music = composer.score(cues, seconds, SAMPLE_RATE)
+    spoken = [(placement, read_audio(voice)[:, 0]) for placement, voice in zip(placements, voices)]
+    mixed, warnings = edit.mix(music, spoken, spec["fps"], SAMPLE_RATE)
+    for warning in warnings:
+        log.warning(warning)
+    path = workdir / "soundtrack.wav"
+    write_wav(path, mixed)
+    return {"audio": path}, {"backend": spec["backend"]["backend"], "model": model_id(spec["backend"]),
+                             "device": device_of(composer), "duration_seconds": round(seconds, 3),
+                             "cues": len(cues), "peak": round(float(np.abs(mixed).max(initial=0)), 3),
+                             "seed": spec["seed"]}

@@ -1,0 +1,76 @@
+"""The store's interface: content-addressed keys, the file record, and what every store must do.
+
+A key is written once and never overwritten; writes are atomic (temp file, fsync, rename) and
+every read can check the sha256 recorded at write time.
+
+Each rendered artifact ends with a manifest (`<data_version>.json`) listing its files and their
+hashes. The manifest is written last: if it exists the artifact is complete, so a crash mid-render
+leaves nothing a later step could mistake for a result, and a render whose inputs match an
+existing manifest is reused instead of regenerated.
+"""
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Protocol
+
+
+class IntegrityError(RuntimeError):
+    """A stored file no longer matches the sha256 recorded when it was written."""
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    key: str
+    uri: str
+    sha256: str
+    bytes: int
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def artifact_key(film: str, asset: str, shot: str | None, version: str, ext: str) -> str:
+    return f"{film}/{asset}/{shot or '_'}/{version}.{ext}"
+
+
+class ArtifactStore(Protocol):
+    """What stages may do with storage; every implementation keeps keys write-once and verified."""
+
+    def put_file(self, key: str, source: Path) -> StoredFile: ...
+    def put_bytes(self, key: str, data: bytes) -> StoredFile: ...
+    def put_json(self, key: str, value: dict) -> StoredFile: ...
+    def exists(self, key: str) -> bool: ...
+    def local_path(self, key: str, sha256: str | None = None) -> Path: ...
+    def read_json(self, key: str) -> dict: ...
+    def uri(self, key: str) -> str: ...
+
+
+class StoreHelpers:
+    """Bytes and JSON on top of any store's `put_file` and `local_path`."""
+
+    def put_bytes(self, key: str, data: bytes) -> StoredFile:
+        with tempfile.NamedTemporaryFile(delete=False) as tmp:
+            tmp.write(data)
+        try:
+            return self.put_file(key, Path(tmp.name))
+        finally:
+            os.unlink(tmp.name)
+
+    def put_json(self, key: str, value: dict) -> StoredFile:
+        return self.put_bytes(key, json.dumps(value, sort_keys=True, indent=1).encode())
+
+    def read_json(self, key: str) -> dict:
+        return json.loads(self.local_path(key).read_text())
+
+
+def stored_dict(stored: StoredFile) -> dict:
+    return asdict(stored)

@@ -1,0 +1,60 @@
+"""The local artifact store: files under a root directory (`$FILM_HOME/store`), written atomically."""
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from film_pipeline.store.base import IntegrityError, StoredFile, StoreHelpers, sha256_file
+
+
+class LocalStore(StoreHelpers):
+    """The embedded default: files under a root directory (`$FILM_HOME/store`)."""
+
+    def __init__(self, root: Path | str):
+        self.root = Path(root).resolve()
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if self.root not in path.parents:
+            raise ValueError(f"artifact key {key!r} escapes the store")
+        return path
+
+    def uri(self, key: str) -> str:
+        return self._path(key).as_uri()
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def put_file(self, key: str, source: Path) -> StoredFile:
+        target = self._path(key)
+        if target.exists():  # content-addressed: an existing key already holds this version
+            return self.describe(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        digest = sha256_file(source)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
+                shutil.copyfileobj(src, out, 1 << 20)
+                out.flush()
+                os.fsync(out.fileno())
+            if sha256_file(Path(tmp)) != digest:
+                raise IntegrityError(f"write of {key} did not verify; check the disk under {self.root}")
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return StoredFile(key, self.uri(key), digest, target.stat().st_size)
+
+    def describe(self, key: str) -> StoredFile:
+        path = self._path(key)
+        return StoredFile(key, self.uri(key), sha256_file(path), path.stat().st_size)
+
+    def local_path(self, key: str, sha256: str | None = None) -> Path:
+        path = self._path(key)
+        if not path.exists():
+            raise FileNotFoundError(f"artifact {key} is missing from the store at {self.root}; re-render it")
+        if sha256 and sha256_file(path) != sha256:
+            raise IntegrityError(f"artifact {key} is corrupt (sha256 differs from the one recorded); "
+                                 f"delete {path} and re-render")
+        return path

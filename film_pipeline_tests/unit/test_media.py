@@ -1,0 +1,135 @@
+"""Every ffmpeg runs with -nostdin, through film_pipeline.media (real ffmpeg, no mocks).
+
+Without it ffmpeg watches stdin and logs "Press [q] to stop, [?] for help", which can land
+inside the stream-info lines imageio-ffmpeg parses: `read_frames` then fails at random with
+"Could not load meta information".
+"""
+
+import ast
+import os
+import pty
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from film_pipeline.media import FFMPEG, ffmpeg_args, popen_ffmpeg, run_ffmpeg, write_video
+
+ROOT = Path(__file__).resolve().parents[2]
+PROMPT = "Press [q] to stop"
+
+ALLOWED: set[str] = set()  # modules allowed to build an ffmpeg command line themselves: none
+
+
+def test_command_line_starts_with_ffmpeg_and_disables_stdin():
+    args = ffmpeg_args("-v", "error", "-version")
+    assert args[0] == FFMPEG and Path(FFMPEG).name.startswith("ffmpeg")
+    assert "-nostdin" in args
+    # ffmpeg's usage puts global options before every input and output option
+    assert args.index("-nostdin") < args.index("-v")
+    assert args[-3:] == ["-v", "error", "-version"]
+    assert run_ffmpeg("-version", capture_output=True, text=True).stdout.startswith("ffmpeg version")
+
+
+def test_ffmpeg_ignores_an_open_stdin(tmp_path):
+    """The prompt is what races the stream info; ffmpeg prints it whenever it watches stdin."""
+    clip = tmp_path / "clip.mp4"
+    write_video(clip, (np.full((36, 64, 3), 20 * i, np.uint8) for i in range(12)), 8, (64, 36))
+    read_end, write_end = os.pipe()  # held open, so ffmpeg sees a live stdin with nothing on it
+    try:
+        ran = run_ffmpeg("-i", str(clip), "-f", "null", "-", stdin=read_end, capture_output=True, text=True,
+                         timeout=60)
+        with popen_ffmpeg("-i", str(clip), "-f", "null", "-", stdin=read_end, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True) as process:
+            _, popen_log = process.communicate(timeout=60)
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+    assert ran.returncode == 0 and process.returncode == 0, ran.stderr + popen_log
+    assert PROMPT not in ran.stderr and PROMPT not in popen_log
+
+
+READ_BACK = textwrap.dedent("""
+    import sys
+    from pathlib import Path
+
+    import numpy as np
+
+    from film_pipeline.media import probe, read_video, write_video
+
+    clip = Path(sys.argv[1])
+    assert write_video(clip, (np.full((36, 64, 3), 20 * i, np.uint8) for i in range(12)), 8, (64, 36)) == 12
+    counts = [sum(1 for _ in read_video(clip)) for _ in range(20)]
+    assert counts == [12] * 20, counts
+    assert probe(clip).frames == 12
+    print("ok")
+""")
+
+
+@pytest.mark.parametrize("stdin", ["pipe", "terminal"])
+def test_read_video_with_an_open_stdin(tmp_path, stdin):
+    """A process whose stdin stays open (a CI runner's pipe, a terminal) writes a clip and reads it back."""
+    out, errors = tmp_path / "out.txt", tmp_path / "errors.txt"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    command = [sys.executable, "-c", READ_BACK, str(tmp_path / "clip.mp4")]
+    terminal = pty.openpty() if stdin == "terminal" else None
+    with out.open("w") as stdout, errors.open("w") as stderr:
+        # not communicate(): it would close stdin, and the point is a stdin that stays open
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=stdout, stderr=stderr,
+                                   stdin=terminal[1] if terminal else subprocess.PIPE)
+        try:
+            code = process.wait(timeout=300)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            if terminal:
+                os.close(terminal[0])
+                os.close(terminal[1])
+            else:
+                process.stdin.close()
+    assert code == 0 and out.read_text().strip() == "ok", errors.read_text()
+
+
+def _source_files():
+    for folder in ("film_pipeline", "bench"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            yield path.relative_to(ROOT).as_posix(), path
+
+
+def _named(node, name):
+    return (isinstance(node, ast.Name) and node.id == name) or (isinstance(node, ast.Attribute) and node.attr == name)
+
+
+def _ways_round_media(source):
+    """(line, what) for each place that could start ffmpeg without film_pipeline.media's helpers."""
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import) and any(alias.name == "imageio_ffmpeg" for alias in node.names):
+            yield node.lineno, "imports imageio_ffmpeg (its readers, writers and binary skip -nostdin)"
+        elif isinstance(node, ast.ImportFrom) and node.module == "imageio_ffmpeg":
+            yield node.lineno, "imports from imageio_ffmpeg (its readers, writers and binary skip -nostdin)"
+        elif _named(node, "FFMPEG"):
+            yield node.lineno, "uses FFMPEG"
+        elif isinstance(node, (ast.List, ast.Tuple)) and node.elts and isinstance(node.elts[0], ast.Constant) \
+                and isinstance(node.elts[0].value, str) and Path(node.elts[0].value).name in ("ffmpeg", "ffmpeg.exe"):
+            yield node.lineno, f"builds a command line from {node.elts[0].value!r}"
+
+
+def test_the_scan_sees_direct_command_lines():
+    assert list(_ways_round_media("subprocess.run([FFMPEG, '-i', path])"))
+    assert list(_ways_round_media("subprocess.run(['ffmpeg', '-i', path])"))
+    assert list(_ways_round_media("import imageio_ffmpeg"))
+    assert not list(_ways_round_media("run_ffmpeg('-i', path, check=True)"))
+
+
+def test_only_media_builds_ffmpeg_command_lines():
+    names = [name for name, _ in _source_files()]
+    assert "film_pipeline/edit.py" in names and "bench/results.py" in names
+    found = [f"{name}:{line}: {what}" for name, path in _source_files()
+             if name != "film_pipeline/media.py" and name not in ALLOWED
+             for line, what in sorted(set(_ways_round_media(path.read_text())))]
+    assert not found, "start ffmpeg through film_pipeline.media (ffmpeg_args / run_ffmpeg / popen_ffmpeg):\n" \
+        + "\n".join(found)
