@@ -167,8 +167,8 @@ def _line(node: Any, key: Any = None) -> int | None:
         return None
 
 
-class _Parser:
-    """Walks the YAML tree once, turning it into dataclasses or the first clear error."""
+class _Reader:
+    """Reads typed values out of a YAML tree; the first bad one is a FilmError at its file:line."""
 
     def __init__(self, path: Path):
         self.path = path
@@ -211,6 +211,18 @@ class _Parser:
             self.fail(node, key, f"`{key}` in {where} is {value}, outside {low}..{high}",
                       f"set `{key}` between {low} and {high}")
         return value
+
+    def choice(self, spec: CommentedMap, key: str, options: tuple[str, ...], where: str, default: str) -> str:
+        value = self.value(spec, key, str, where, default)
+        if value not in options:
+            close = difflib.get_close_matches(value, options, n=1)
+            self.fail(spec, key, f"`{key}: {value}` in {where} is not one of {', '.join(options)}",
+                      f"did you mean `{close[0]}`?" if close else f"use one of {', '.join(options)}")
+        return value
+
+
+class _Parser(_Reader):
+    """Walks film.yaml's tree once, turning it into dataclasses or the first clear error."""
 
     def film(self, doc: Any) -> Film:
         if doc is None:
@@ -355,14 +367,6 @@ class _Parser:
             self.fail(spec, pick_key, f"`{pick_key}: {pick}` in {where} is not one of its {count} take(s)",
                       f"pick a take from 1 to {count}, raise `{count_key}`, or remove `{pick_key}` for the best-scoring one")
         return count, pick
-
-    def choice(self, spec: CommentedMap, key: str, options: tuple[str, ...], where: str, default: str) -> str:
-        value = self.value(spec, key, str, where, default)
-        if value not in options:
-            close = difflib.get_close_matches(value, options, n=1)
-            self.fail(spec, key, f"`{key}: {value}` in {where} is not one of {', '.join(options)}",
-                      f"did you mean `{close[0]}`?" if close else f"use one of {', '.join(options)}")
-        return value
 
     def music(self, doc: CommentedMap, shots: tuple[Shot, ...]) -> tuple[MusicCue, ...]:
         node = doc.get("music") or []

@@ -11,6 +11,16 @@ from film_pipeline.records import latest_version
 from film_pipeline.store import artifact_key
 
 
+class _Name:
+    """A name of one of the film's jobs or sensors: the film's slug, then what it is."""
+
+    def __init__(self, suffix: str):
+        self.suffix = suffix
+
+    def __get__(self, graph, owner=None) -> str:
+        return f"{graph.slug}__{self.suffix}"
+
+
 @dataclass(frozen=True)
 class FilmGraph:
     slug: str
@@ -18,6 +28,13 @@ class FilmGraph:
     partitions: dg.DynamicPartitionsDefinition
 
     asset_names = ASSET_NAMES
+    shot_job = _Name("render_shot")
+    film_job = _Name("render_film")
+    observe_job = _Name("observe_specs")
+    check_shot_job = _Name("check_shot")
+    check_film_job = _Name("check_film")
+    watch_sensor = _Name("on_edit")
+    automation_sensor = _Name("automation")
 
     @classmethod
     def of(cls, film_dir: Path | str) -> "FilmGraph":
@@ -36,34 +53,6 @@ class FilmGraph:
         """The store key of the manifest of an asset partition's latest materialization (None: never made)."""
         version = latest_version(instance, self.key(name), shot, is_source=False)
         return artifact_key(self.slug, name, shot, version, "json") if version else None
-
-    @property
-    def shot_job(self) -> str:
-        return f"{self.slug}__render_shot"
-
-    @property
-    def film_job(self) -> str:
-        return f"{self.slug}__render_film"
-
-    @property
-    def observe_job(self) -> str:
-        return f"{self.slug}__observe_specs"
-
-    @property
-    def check_shot_job(self) -> str:
-        return f"{self.slug}__check_shot"
-
-    @property
-    def check_film_job(self) -> str:
-        return f"{self.slug}__check_film"
-
-    @property
-    def watch_sensor(self) -> str:
-        return f"{self.slug}__on_edit"
-
-    @property
-    def automation_sensor(self) -> str:
-        return f"{self.slug}__automation"
 
 
 def sync_shot_partitions(instance: dg.DagsterInstance, partitions_name: str, shot_ids: list[str]) -> tuple[list, list]:
