@@ -32,7 +32,7 @@ def set_prompt(film_dir: Path, prompt: str) -> None:
 
 
 def timed_render(film_dir: Path) -> tuple[float, int]:
-    from film_pipeline import graph, materialize
+    from film_pipeline import materialize
     from film_pipeline.render import render_film
 
     before = sum(materialize.GENERATIONS.values())
