@@ -1,0 +1,97 @@
+"""final_cut: the upscaled clips cut together over the soundtrack to the script's exact frame count,
+H.264 + AAC, with a poster and a contact sheet."""
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from film_pipeline.film import load_film
+from film_pipeline.media import MASTER_CRF, SAMPLE_RATE, probe, read_audio, read_video, write_video, write_wav
+from film_pipeline.stages import final_cut, script
+from film_pipeline.store import LocalStore
+from film_pipeline.timeline import total_frames
+from film_pipeline_tests.conftest import MINI_FILM, write_film
+from film_pipeline_tests.unit.stages.pipeline import Pipeline
+
+HARD_CUTS = MINI_FILM.replace("    transition: crossfade\n", "").replace("    transition: fade\n", "")
+
+
+def cut_from_stages(root: Path) -> tuple[dict, dict, dict]:
+    """The mini film through script, storyboard, clip, upscaled_clip, soundtrack and final_cut."""
+    film = load_film(write_film(root))
+    made = Pipeline(film, LocalStore(root / "store"), root, logging.getLogger("film_pipeline_tests.stages"))
+    doc = script.read(made.script()[0]["script"])
+    shots = [s["id"] for s in doc["film"]["shots"]]
+    clips = [made.upscaled_clip(shot) for shot in shots]
+    silence = root / "silence.wav"
+    write_wav(silence, np.zeros(0, np.float32))
+    sound, _ = made.soundtrack([silence] * len(shots))
+    size = (clips[0][1]["width"], clips[0][1]["height"])
+    keyframes = [(shot, Path(info["keyframe"])) for shot, (_, info) in zip(shots, clips)]
+    files, info = final_cut.render(doc, [files["video"] for files, _ in clips], size, sound["audio"], keyframes,
+                                   made.workdir("final_cut"))
+    return doc, files, info
+
+
+@pytest.fixture(scope="module")
+def cut(tmp_path_factory):
+    return cut_from_stages(tmp_path_factory.mktemp("final_cut"))
+
+
+def test_the_cut_has_exactly_the_scripts_frames(cut):
+    doc, files, info = cut
+    expected = total_frames(script.timeline(doc["film"]))
+    assert expected == 24  # 8 + 12 + 8 frames, less the crossfade's 4
+    assert probe(files["video"]).frames == expected == info["frames"] == info["expected_frames"]
+    assert info["duration_seconds"] == 3.0 and info["shots"] == 3
+
+
+def test_it_is_h264_with_aac_at_the_upscaled_size(cut):
+    _, files, info = cut
+    video = probe(files["video"])
+    assert video.video_codec == "h264" and video.audio_codec == "aac"
+    assert (video.width, video.height) == (128, 72) == (info["width"], info["height"])
+    assert video.fps == 8
+
+
+def test_the_sound_lasts_as_long_as_the_picture(cut):
+    _, files, _ = cut
+    seconds = len(read_audio(files["video"])) / SAMPLE_RATE
+    assert seconds == pytest.approx(3.0, abs=0.05)
+
+
+def test_poster_and_contact_sheet_are_written(cut):
+    _, files, _ = cut
+    assert set(files) == {"video", "poster", "contact_sheet"}
+    assert Image.open(files["poster"]).size == (128, 72)
+    sheet = Image.open(files["contact_sheet"])
+    assert sheet.width == 3 * (240 + 6) + 6  # one 240 px tile per shot, in one row
+
+
+def solid(colour, frames):
+    return [np.full((72, 128, 3), colour, np.uint8)] * frames
+
+
+def test_hard_cuts_put_each_clip_at_its_frames(pipeline_for, tmp_path):
+    made = pipeline_for(HARD_CUTS)
+    doc = script.read(made.script()[0]["script"])
+    colours = {"a": (200, 30, 30), "b": (30, 200, 30), "c": (30, 30, 200)}
+    clips, keyframes = [], []
+    for shot, frames in (("a", 8), ("b", 12), ("c", 8)):
+        clips.append(tmp_path / f"{shot}.mp4")
+        write_video(clips[-1], solid(colours[shot], frames), 8, (128, 72), crf=MASTER_CRF)
+        keyframes.append((shot, tmp_path / f"{shot}.png"))
+        Image.fromarray(solid(colours[shot], 1)[0]).save(keyframes[-1][1])
+    sound = tmp_path / "sound.wav"
+    write_wav(sound, np.zeros((28 * SAMPLE_RATE // 8, 2), np.float32))
+    work = tmp_path / "cut"
+    work.mkdir()
+    files, info = final_cut.render(doc, clips, (128, 72), sound, keyframes, work)
+    frames = [f.astype(int) for f in read_video(files["video"])]
+    assert len(frames) == info["frames"] == 28  # no overlaps
+    for index, shot in [(8, "b"), (19, "b"), (20, "c"), (27, "c")]:  # the title lies over shot a
+        assert np.abs(frames[index].mean(axis=(0, 1)) - colours[shot]).max() < 10, f"frame {index} is shot {shot}"
+    assert np.abs(frames[7].mean(axis=(0, 1)) - colours["b"]).max() > 30, "shot b starts on frame 8, not before"
