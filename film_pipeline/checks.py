@@ -38,7 +38,6 @@ class Finding:
     metadata: dict = field(default_factory=dict)
 
 
-
 def count_frames(path: Path) -> int:
     return sum(1 for _ in read_video(path))
 

@@ -14,14 +14,13 @@ not across the package.
 - Dagster's own cron validation (film.yaml's `schedule:` is checked the way the scheduler reads it).
 """
 
-from datetime import datetime, timezone
-
 import dagster as dg
 from dagster._core.asset_graph_view.asset_graph_view import AssetGraphView, TemporalContext
 from dagster._core.definitions.data_version import DATA_VERSION_TAG, CachingStaleStatusResolver, StaleStatus
 from dagster._core.definitions.reconstruct import ReconstructableRepository
 from dagster._core.execution.retries import RetryMode
 from dagster._core.scheduler.instigation import InstigatorStatus, InstigatorType
+from dagster._time import get_current_datetime
 from dagster._utils.schedules import is_valid_cron_string
 
 STATUS_NAMES = {StaleStatus.FRESH: "fresh", StaleStatus.STALE: "stale", StaleStatus.MISSING: "missing"}
@@ -31,7 +30,7 @@ class StaleStatuses:
     """Dagster's own answer to "is this asset partition fresh, stale or missing, and why"."""
 
     def __init__(self, instance: dg.DagsterInstance, asset_graph):
-        view = AssetGraphView(temporal_context=TemporalContext(effective_dt=datetime.now(timezone.utc), last_event_id=None),
+        view = AssetGraphView(temporal_context=TemporalContext(effective_dt=get_current_datetime(), last_event_id=None),
                               instance=instance, asset_graph=asset_graph)
         self.resolver = CachingStaleStatusResolver(instance, asset_graph, view)
 

@@ -26,10 +26,11 @@ def build_definitions(film_dirs: list[Path], settings: Settings | None = None) -
     settings = settings or Settings.from_env()
     with warnings.catch_warnings():  # observable sources are "beta", partitioned checks "preview" in 1.13: noise here
         warnings.filterwarnings("ignore", message=".*is currently in (beta|preview)")
-        films = [film_definitions(path, settings) for path in film_dirs]
+        graphs = [FilmGraph.of(path) for path in film_dirs]
+        films = [film_definitions(graph, settings) for graph in graphs]
     resources = dg.Definitions(resources={"store": StoreResource(location=store_location()),
                                           "render_settings": RenderSettings(profile=settings.profile)})
-    return dg.Definitions.merge(*films, resources), [FilmGraph.of(path) for path in film_dirs]
+    return dg.Definitions.merge(*films, resources), graphs
 
 
 @lru_cache(maxsize=4)

@@ -4,7 +4,9 @@ One row per stage says what it reads, whether it is made per shot or once per fi
 version (part of every data version it records: bump it only to re-render on purpose), the UI
 group and kinds, and whether it runs a model (the `gpu` pool and queue). The Dagster
 definitions, the planner, the checks, the cost report, the history and the store keys all read
-this table, so adding a stage is one row here, one module under `stages/` and its backend.
+this table, so adding a stage is one row here, one module under `stages/`, a body of a few
+lines in `defs/assets.py` and its backend (and, for a new spec, a row in SOURCES and its
+function in `specs.py`).
 
 This module imports nothing else of the package, so everything can import it.
 """
@@ -23,8 +25,7 @@ class Source:
 
 @dataclass(frozen=True)
 class Stage:
-    """A rendered asset. `parents` are sources or stages; for a film-level stage that reads every
-    shot, the film-level parents come in the order its version hashes them."""
+    """A rendered asset. `parents` are sources or stages, in the order the planner names them."""
 
     name: str
     parents: tuple[str, ...]
@@ -34,6 +35,8 @@ class Stage:
     kinds: frozenset[str]
     runs_model: bool
     description: str
+    # a film-level stage that reads every shot: its film-level parents in the order its version hashes them
+    hashes: tuple[str, ...] = ()
 
 
 SOURCES = (
@@ -60,10 +63,10 @@ STAGES = (
     Stage("voiceover", ("narration_spec",), True, "1", "sound", frozenset({"audio"}), True,
           "The shot's narration, spoken."),
     Stage("soundtrack", ("voiceover", "score_spec"), False, "1", "sound", frozenset({"audio"}), True,
-          "The score from the music cues with the voice-over mixed in at each shot."),
+          "The score from the music cues with the voice-over mixed in at each shot.", hashes=("score_spec",)),
     # code version 2: the cut stream-copies hard cuts (edit.assemble) since bench/RESULTS.md's first run
-    Stage("final_cut", ("upscaled_clip", "script", "soundtrack"), False, "2", "edit", frozenset({"video"}), False,
-          "The film: every shot cut together over the soundtrack, H.264 + AAC MP4."),
+    Stage("final_cut", ("upscaled_clip", "soundtrack", "script"), False, "2", "edit", frozenset({"video"}), False,
+          "The film: every shot cut together over the soundtrack, H.264 + AAC MP4.", hashes=("script", "soundtrack")),
 )
 
 # Assets that run a model share this pool (limit 1 in dagster.yaml) and the gpu worker queue.
@@ -105,8 +108,7 @@ def film_level_inputs(name: str, versions, shots: list[str]) -> list:
 
     `versions[(parent, shot or None)]` is a version (a dict, or anything indexable like one)."""
     per_shot = per_shot_parent(name)
-    whole = [p for p in PARENTS[name] if p != per_shot]
-    return [*(versions[(parent, None)] for parent in whole), [(shot, versions[(per_shot, shot)]) for shot in shots]]
+    return [*(versions[(parent, None)] for parent in STAGE[name].hashes), [(shot, versions[(per_shot, shot)]) for shot in shots]]
 
 
 def asset_order(name: str) -> int:

@@ -12,6 +12,8 @@
   schedules.py   the nightly render
   film.py        the factory: one film's `dg.Definitions`
 
-Imports run one way: film → (sensors, schedules) → jobs → (assets, checks, sources) → step →
-resources → film_graph. Nothing here is imported by the stages or the store.
+Imports run one way: `film` imports the kinds; `sensors` and `schedules` import `jobs`; the
+kinds import `step`, `resources`, `conditions` and `film_graph`; `film_graph` imports nothing
+here. The stages and the store
+import nothing here.
 """

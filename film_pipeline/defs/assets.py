@@ -26,6 +26,7 @@ def script_body(step: Step):
 
 def characters_body(step: Step):
     version, spec = step.spec("character_spec", None)
+    step.load("keyframe", spec["backend"])
     return step.materialize("characters", [version], lambda workdir: characters.render(
         spec, step.backends, step.store, step.graph.slug, workdir))
 
@@ -33,6 +34,7 @@ def characters_body(step: Step):
 def storyboard_body(step: Step):
     shot = step.shot
     version, spec = step.spec("visual_spec", shot)
+    step.load("keyframe", spec["backend"])
     return step.materialize("storyboard", [version], lambda workdir: storyboard.render(
         spec, shot, step.backends, step.store, step.graph.slug, workdir, step.log), shot)
 
@@ -43,18 +45,16 @@ def clip_body(step: Step):
     version, spec = step.spec("motion_spec", shot)
     pick = clip.picked_take(spec, board, shot)
     take = board["files"][f"take{pick}"]
-
-    def make(workdir):
-        files, info = clip.render(spec, board["info"], step.local(take), shot, step.backends, workdir, step.log)
-        return files, {**info, "pick": pick, "keyframe": take["key"]}
-
-    return step.materialize("clip", [board_version, version], make, shot)
+    step.load("motion", spec["backend"])
+    return step.materialize("clip", [board_version, version], lambda workdir: clip.render(
+        spec, board["info"], pick, step.local(take), take["key"], shot, step.backends, workdir, step.log), shot)
 
 
 def upscaled_clip_body(step: Step):
     shot = step.shot
     clip_version, made = step.upstream("clip", shot)
     version, spec = step.spec("upscale_spec", shot)
+    step.load("upscale", spec["backend"])
     return step.materialize("upscaled_clip", [clip_version, version], lambda workdir: upscaled_clip.render(
         spec, made["info"], step.local(made["files"]["video"]), step.backends, workdir), shot)
 

@@ -1,8 +1,6 @@
 """The factory: everything Dagster needs for one film, as one `dg.Definitions` (resources aside:
 `definitions.py` merges the films and adds the resources they share)."""
 
-from pathlib import Path
-
 import dagster as dg
 
 from film_pipeline.defs.assets import asset_definitions
@@ -15,8 +13,7 @@ from film_pipeline.defs.sources import source_definitions
 from film_pipeline.settings import Settings
 
 
-def film_definitions(film_dir: Path | str, settings: Settings) -> dg.Definitions:
-    graph = FilmGraph.of(film_dir)
+def film_definitions(graph: FilmGraph, settings: Settings) -> dg.Definitions:
     jobs = job_definitions(graph, settings)
     shot_job, film_job = (next(j for j in jobs if j.name == name) for name in (graph.shot_job, graph.film_job))
     return dg.Definitions(

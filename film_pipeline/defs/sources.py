@@ -8,7 +8,7 @@ from film_pipeline.defs.film_graph import FilmGraph
 from film_pipeline.defs.resources import RenderSettings, StoreResource
 from film_pipeline.expansion import expand_film
 from film_pipeline.film import Film, load_film
-from film_pipeline.graph import SOURCE
+from film_pipeline.graph import SOURCE, SOURCES
 from film_pipeline.specs import SHOT_SPECS, character_spec, film_spec, score_spec, version_of
 from film_pipeline.store import ArtifactStore, artifact_key
 
@@ -16,8 +16,10 @@ FILM_LEVEL_SPECS = {"score_spec": score_spec, "character_spec": character_spec}
 
 
 def source_definitions(graph: FilmGraph) -> list[dg.SourceAsset]:
-    return ([film_spec_source(graph)] + [film_level_source(graph, name) for name in FILM_LEVEL_SPECS]
-            + [shot_spec_source(graph, name) for name in SHOT_SPECS])
+    """One observable source per row of the table's SOURCES, in its order."""
+    return [film_spec_source(graph) if source.name == "film_spec"
+            else shot_spec_source(graph, source.name) if source.per_shot
+            else film_level_source(graph, source.name) for source in SOURCES]
 
 
 def profile_of(film: Film, settings: RenderSettings) -> str:

@@ -54,6 +54,12 @@ class Step:
         """The spec's backend; on a retry, with its memory savers on (same output, less GPU memory)."""
         return backend_for(stage, with_memory_savers(stage, ident) if self.context.retry_number else ident)
 
+    def load(self, stage: str, ident: dict) -> None:
+        """Load a stage's model before the cache is asked, as the image and video stages always have:
+        its load time and memory are not the artifact's (`seconds`, `peak_rss_mb`), and a model
+        that cannot load fails the step. The stage then gets the same loaded backend."""
+        self.backends(stage, ident)
+
     def materialize(self, name: str, inputs: list, make: Callable[[Path], Rendered], shot: str | None = None):
         return materialize(self.context, self.cache, name, shot, inputs, make, self)
 

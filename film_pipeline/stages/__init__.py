@@ -1,9 +1,9 @@
 """The stages: one module per asset, each a plain function from its inputs to files and facts.
 
-A stage knows nothing of Dagster or of the store's bookkeeping. It is given its spec (plain
-data, as `specs.py` builds it), its upstream artifacts as local files, a way to get a backend
-(`backends(stage, ident)`, called only when it really renders), a logger and a working
-directory, and returns `(files, info)`: `{role: path}` of what it wrote there, and the facts
+A stage knows nothing of Dagster, versions or manifests. It is given its spec (plain data, as
+`specs.py` builds it), its upstream artifacts as local files, a way to get a backend
+(`backends(stage, ident)`), a logger and a working directory (and, for the two that keep
+character references, the store those live in), and returns `(files, info)`: `{role: path}` of what it wrote there, and the facts
 that go into the artifact's manifest and the UI's metadata. `materialize.py` decides whether a
 stage runs at all; `defs/assets.py` finds the inputs and records the result.
 """

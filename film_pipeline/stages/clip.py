@@ -11,22 +11,19 @@ from film_pipeline.stages import Backends, Log, Rendered, device_of, model_id
 from film_pipeline.stages.previews import collect_preview, keep_frame, scores_table
 
 
-class PickError(ValueError):
-    """The shot picks a keyframe take its storyboard does not have."""
-
-
 def picked_take(spec: dict, board: dict, shot: str) -> int:
     """The keyframe take the clip starts from: `pick`, or the storyboard's best-scoring take."""
     pick = board["info"].get("best_take", 1) if spec["pick"] == "best" else spec["pick"]
     if f"take{pick}" not in board["files"]:
-        raise PickError(f"shot `{shot}` picks take {pick} but its storyboard has {board['info']['takes']}; "
+        raise ValueError(f"shot `{shot}` picks take {pick} but its storyboard has {board['info']['takes']}; "
                         f"lower `pick` or raise `takes` in film.yaml")
     return pick
 
 
-def render(spec: dict, board_info: dict, keyframe: Path, shot: str, backends: Backends, workdir: Path,
-           log: Log) -> Rendered:
-    """`board_info` is the storyboard's facts (caption, seed); `keyframe` the picked take's image."""
+def render(spec: dict, board_info: dict, pick: int, keyframe: Path, keyframe_key: str, shot: str, backends: Backends,
+           workdir: Path, log: Log) -> Rendered:
+    """`board_info` is the storyboard's facts (caption, seed); `keyframe` the picked take's image,
+    stored under `keyframe_key` (the cut's contact sheet finds it there)."""
     backend = backends("motion", spec["backend"])
     image = Image.open(keyframe).convert("RGB")
     takes, scores = {}, {}
@@ -47,7 +44,7 @@ def render(spec: dict, board_info: dict, keyframe: Path, shot: str, backends: Ba
     return files, {"backend": backend.name, "model": model_id(spec["backend"]), "device": device_of(backend),
                    "frames": count, "fps": spec["fps"], "expected_frames": spec["frames"],
                    "duration_seconds": round(count / spec["fps"], 3), "camera": spec["camera"],
-                   "seed": board_info["seed"],
+                   "pick": pick, "keyframe": keyframe_key, "seed": board_info["seed"],
                    "clip_takes": len(takes), "clip_take": chosen, "clip_best": best,
                    "clip_scores": {str(t): v for t, v in scores.items()},
                    "take_scores": {"md": scores_table(scores, best)}}

@@ -25,6 +25,14 @@ def test_a_per_shot_stage_reads_only_per_shot_inputs():
             assert all(graph.is_per_shot(parent) for parent in stage.parents), stage.name
 
 
+def test_a_stage_that_reads_every_shot_hashes_each_of_its_film_level_parents_once():
+    for stage in graph.STAGES:
+        if not stage.per_shot and graph.needs_every_shot(stage.name):
+            assert sorted(stage.hashes) == sorted(set(stage.parents) - {graph.per_shot_parent(stage.name)}), stage.name
+        else:
+            assert stage.hashes == (), stage.name
+
+
 def test_names_derive_from_the_table_in_its_order():
     assert graph.SHOT_ASSETS == ("storyboard", "clip", "upscaled_clip", "voiceover")
     assert graph.FILM_ASSETS == ("script", "characters", "soundtrack", "final_cut")

@@ -81,8 +81,8 @@ class Pipeline:
         spec = self.spec("motion_spec", shot)
         pick = clip.picked_take(spec, board, shot)
         keyframe = files[f"take{pick}"]
-        files, info = clip.render(spec, info, keyframe, shot, self.backends, self.workdir("clip", shot), self.log)
-        return self._keep("clip", shot, (files, {**info, "pick": pick, "keyframe": str(keyframe)}))
+        return self._keep("clip", shot, clip.render(spec, info, pick, keyframe, str(keyframe), shot, self.backends,
+                                                    self.workdir("clip", shot), self.log))
 
     def upscaled_clip(self, shot: str) -> tuple[dict, dict]:
         files, info = self.made.get(("clip", shot)) or self.clip(shot)

@@ -79,5 +79,5 @@ def test_picked_take_is_the_best_or_the_one_named():
 
 
 def test_picking_a_take_the_storyboard_lacks_names_the_shot():
-    with pytest.raises(clip.PickError, match=r"shot `b` picks take 3 but its storyboard has 2"):
+    with pytest.raises(ValueError, match=r"shot `b` picks take 3 but its storyboard has 2"):
         clip.picked_take({"pick": 3}, board(2), "b")
