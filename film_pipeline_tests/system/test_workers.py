@@ -50,11 +50,27 @@ class Cluster:
     def logs(self) -> str:
         return "".join(f"\n--- {log.name}\n{log.read_text()[-1500:]}" for log in (self.home / "workers").glob("*.log"))
 
+    @staticmethod
+    def _run_logs(run_id: str, attempts: int = 20) -> list:
+        """The run's event log, read while the workers write it. This poll opens the run's SQLite
+        file many times a second, and opening it checks its schema, which SQLite can refuse for a
+        moment while a worker writes ("database is locked"); a reader simply asks again."""
+        from sqlalchemy.exc import OperationalError
+
+        for attempt in range(attempts):
+            try:
+                with dg.DagsterInstance.get() as instance:
+                    return list(instance.all_logs(run_id))
+            except OperationalError as error:
+                if "locked" not in str(error) or attempt == attempts - 1:
+                    raise
+                time.sleep(0.25)
+        return []
+
     def step_history(self, run_id: str, step: str) -> tuple[list[str], bool]:
         """The workers a step of a run started on, in order, and whether it succeeded."""
         os.environ["DAGSTER_HOME"] = str(self.home / "dagster")
-        with dg.DagsterInstance.get() as instance:
-            events = [e.dagster_event for e in instance.all_logs(run_id) if e.dagster_event and e.step_key == step]
+        events = [e.dagster_event for e in self._run_logs(run_id) if e.dagster_event and e.step_key == step]
         started_on = [str(getattr(e.engine_event_data.metadata["Celery worker"], "value",
                                   e.engine_event_data.metadata["Celery worker"]))
                       for e in events if e.is_engine_event and "Celery worker" in e.engine_event_data.metadata]
