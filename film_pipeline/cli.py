@@ -1,10 +1,13 @@
-"""The `film` command: render, plan and status of a film; takes, pick, history, rollback and cost
-for curating it; `film ui` for Dagster's UI; `film workers` for Celery workers on this machine.
+"""The `film` command: render, plan, status and verify of a film; takes, pick, history, rollback
+and cost for curating it; `film ui` for Dagster's UI; `film workers` for Celery workers on this
+machine.
 
-Exit codes: 0 success, 1 a render step failed (the summary names the shot), 2 bad input
-(film.yaml, profile, arguments), 3 another render holds FILM_HOME, 4 the object store is down or
-refuses the credentials, 5 the Celery workers or their broker cannot be used. Errors are one
-clear message, never a traceback; nothing already rendered is ever deleted.
+Exit codes (film_pipeline.errors): 0 success; 1 a render step failed (the summary names the shot),
+or `verify` found damage it did not repair; 2 bad input (film.yaml, profile, arguments); 3 another
+render holds FILM_HOME; 4 the object store is down or refuses the credentials; 5 the Celery
+workers or their broker cannot be used; 6 FILM_HOME or the store's directory cannot be written
+(disk full, read-only, no permission); 130 interrupted (Ctrl-C). Errors are one clear message,
+never a traceback; nothing already rendered is ever deleted.
 """
 
 import argparse
@@ -13,7 +16,10 @@ import sys
 import warnings
 from pathlib import Path
 
+from film_pipeline import errors
+
 STATUS_MARK = {"fresh": "✓ fresh", "stale": "↻ stale", "missing": "+ missing"}
+RESUME = "finished steps are kept, run the same command to resume"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,32 +30,39 @@ def main(argv: list[str] | None = None) -> int:
     try:
         WorkerSettings.from_env()  # read when the graph is built: name a bad FILM_* value before that
     except WorkerConfigError as error:
-        print(f"film: {error}", file=sys.stderr)
-        return 5
+        return _fail(error, errors.WORKERS)
     from film_pipeline.film import FilmError
     from film_pipeline.profiles import ProfileError
     from film_pipeline.defs.jobs import ObservationError
     from film_pipeline.curation import CurationError
+    from film_pipeline.home import film_home
+    from film_pipeline.planning import ForceError
     from film_pipeline.render import RenderBusyError
     from film_pipeline.store.s3 import StoreAuthError, StoreUnavailableError
 
     try:
         return args.handler(args)
-    except (FilmError, ProfileError, ObservationError, CurationError) as error:
-        print(f"film: {error}", file=sys.stderr)
-        return 2
+    except (FilmError, ProfileError, ObservationError, CurationError, ForceError) as error:
+        return _fail(error, errors.BAD_INPUT)
     except (StoreUnavailableError, StoreAuthError) as error:
-        print(f"film: {error}", file=sys.stderr)
-        return 4
+        return _fail(error, errors.STORE)
     except WorkerConfigError as error:
-        print(f"film: {error}", file=sys.stderr)
-        return 5
+        return _fail(error, errors.WORKERS)
     except RenderBusyError as error:
-        print(f"film: {error}", file=sys.stderr)
-        return 3
+        return _fail(error, errors.BUSY)
     except KeyboardInterrupt:
-        print("film: interrupted; finished steps are kept, run the same command to resume", file=sys.stderr)
-        return 130
+        print(f"film: interrupted; {RESUME}", file=sys.stderr)
+        return errors.INTERRUPTED
+    except Exception as error:
+        problem = errors.cannot_write(error, film_home())
+        if problem is None:
+            raise
+        return _fail(problem, errors.CANNOT_WRITE)
+
+
+def _fail(error: BaseException, code: int) -> int:
+    print(f"film: {error}", file=sys.stderr)
+    return code
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -57,7 +70,15 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     render = commands.add_parser("render", help="render what is missing or out of date")
     render.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    render.add_argument("--force", action="append", default=[], metavar="SHOT|ASSET[SHOT]",
+                        help="re-render this shot (all its assets), ASSET[SHOT] or an asset, whatever the store "
+                             "holds, and what depends on it; repeatable")
     render.set_defaults(handler=_render)
+    verify = commands.add_parser("verify", help="re-hash every current artifact; --repair re-renders damaged ones")
+    verify.add_argument("--repair", action="store_true",
+                        help="move damaged files to the store's attic (kept as evidence) and re-render them")
+    verify.add_argument("--no-progress", action="store_true", help="no progress bar on stderr (with --repair)")
+    verify.set_defaults(handler=_verify)
     plan = commands.add_parser("plan", help="what `render` would do, without doing it")
     plan.set_defaults(handler=_plan)
     status = commands.add_parser("status", help="every asset and shot as fresh, stale or missing")
@@ -103,61 +124,120 @@ def _parser() -> argparse.ArgumentParser:
     cost.add_argument("--gpu-hour", type=float, help="USD per GPU-hour (default $FILM_GPU_HOUR_PRICE or 2.00)")
     cost.add_argument("--cpu-hour", type=float, help="USD per CPU-hour (default $FILM_CPU_HOUR_PRICE or 0.10)")
     cost.set_defaults(handler=_cost)
-    for command in (render, plan, status):
+    for command in (render, plan, status, verify):
         command.add_argument("film_dir", type=Path, help="the film's directory (holding film.yaml)")
-    for command in (render, plan, status, takes, pick, history, rollback, cost):
+    for command in (render, plan, status, verify, takes, pick, history, rollback, cost):
         command.add_argument("--json", action="store_true", help="one JSON document on stdout")
-    for command in (render, plan, status, pick, rollback):
+    for command in (render, plan, status, verify, pick, rollback):
         command.add_argument("--profile", help="model profile for this run (default: the film's `profile:`)")
     for command in (pick, rollback):
         command.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     return parser
 
 
-def _render(args) -> int:
-    from tqdm import tqdm
+class _Progress:
+    """A bar per render on stderr: steps planned, the run that just ended."""
 
+    def __init__(self, disabled: bool):
+        self.disabled, self.bar = disabled, None
+
+    def on_plan(self, plan) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=len(plan.planned), desc=f"render {plan.film}", unit="step", file=sys.stderr,
+                        disable=self.disabled, dynamic_ncols=True)
+        if not plan.planned:
+            self.bar.set_postfix_str("up to date")
+
+    def on_run(self, label: str, steps: int) -> None:
+        self.bar.set_postfix_str(label)
+        self.bar.update(steps)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _render(args) -> int:
     from film_pipeline.render import render_film
 
-    bar = None
-
-    def on_plan(plan):
-        nonlocal bar
-        bar = tqdm(total=len(plan.planned), desc=f"render {plan.film}", unit="step", file=sys.stderr,
-                   disable=args.no_progress, dynamic_ncols=True)
-        if not plan.planned:
-            bar.set_postfix_str("up to date")
-
-    def on_run(label, steps):
-        bar.set_postfix_str(label)
-        bar.update(steps)
-
+    progress = _Progress(args.no_progress)
     try:
-        result = render_film(args.film_dir, args.profile, on_run=on_run, on_plan=on_plan)
+        result = render_film(args.film_dir, args.profile, on_run=progress.on_run, on_plan=progress.on_plan,
+                             force=getattr(args, "force", []))
     finally:
-        if bar is not None:
-            bar.close()
+        progress.close()
     if args.json:
-        print(json.dumps({
-            "film": result.film,
-            "materialized": [{"asset": a, "partition": p} for a, p in result.materialized],
-            "final_cut": str(result.final_cut) if result.final_cut else None,
-            "failed": [{"step": step, "error": error} for step, error in result.failures],
-            "warnings": [{"check": check, "found": found} for check, found in result.warnings],
-        }, indent=1))
+        print(json.dumps(render_summary(result), indent=1))
     elif not result.failures:
         done = f"{len(result.materialized)} step(s) rendered" if result.materialized else "already up to date"
-        print(f"{result.film}: {done}; final cut: {result.final_cut}")
-    if result.warnings and not args.json:
+        cut = f"final cut: {result.final_cut}" if result.final_cut else "the final cut waits for the runs in flight"
+        print(f"{result.film}: {done}; {cut}")
+    return _report_problems(result, args.json)
+
+
+def render_summary(result) -> dict:
+    return {
+        "film": result.film,
+        "materialized": [{"asset": a, "partition": p} for a, p in result.materialized],
+        "final_cut": str(result.final_cut) if result.final_cut else None,
+        "failed": [{"step": step, "error": error} for step, error in result.failures],
+        "warnings": [{"check": check, "found": found} for check, found in result.warnings],
+        "skipped": [{"what": what, "why": why} for what, why in result.skipped],
+    }
+
+
+def _report_problems(result, quiet_warnings: bool) -> int:
+    """Warnings, what was left to runs in flight, and failures on stderr; the exit code they make."""
+    if not quiet_warnings:
         for check, found in result.warnings:
             print(f"film: warning: {check}: {found}", file=sys.stderr)
-    if result.failures:
-        print(f"film: {len(result.failures)} step(s) failed; the other shots are kept, fix and run again to resume:",
-              file=sys.stderr)
-        for step, error in result.failures:
-            print(f"  {step}: {error}", file=sys.stderr)
-        return 1
-    return 0
+    for what, why in result.skipped:
+        print(f"film: skipped {what}: {why}; run the same command after it finishes", file=sys.stderr)
+    if not result.failures:
+        return errors.OK
+    print(f"film: {len(result.failures)} step(s) failed; the other shots are kept, fix and run again to resume:",
+          file=sys.stderr)
+    for step, error in result.failures:
+        print(f"  {step}: {error}", file=sys.stderr)
+    kinds = {errors.failure_kind(error) for _, error in result.failures}
+    for code in (errors.CANNOT_WRITE, errors.STORE):
+        if code in kinds:  # not the shot's fault: the code says what to fix
+            return code
+    return errors.STEP_FAILED
+
+
+def _verify(args) -> int:
+    from film_pipeline.verify import verify_film
+
+    progress = _Progress(args.no_progress)
+    try:
+        report = verify_film(args.film_dir, repair=args.repair, profile=args.profile,
+                             on_plan=progress.on_plan, on_run=progress.on_run)
+    finally:
+        progress.close()
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=1))
+    else:
+        _print_verification(report, args.film_dir)
+    if report.render is not None and report.render.failures:
+        return _report_problems(report.render, args.json)
+    return errors.OK if report.intact else errors.STEP_FAILED
+
+
+def _print_verification(report, film_dir: Path) -> None:
+    for damage in report.damaged:
+        fixed = report.render is not None and damage not in report.remaining
+        print(f"{damage.label}: {damage.key} is {damage.problem}" + ("; repaired" if fixed else ""))
+    if report.moved:
+        print(f"the damaged files are kept in the store, under {'/'.join(report.moved[0].split('/')[:2])}/")
+    if not report.damaged:
+        print(f"{report.film}: {report.checked} artifact version(s) re-hashed, all intact")
+    elif report.render is None:
+        print(f"film: {len(report.damaged)} damaged; `film verify {film_dir} --repair` moves them aside and "
+              f"re-renders them", file=sys.stderr)
+    elif report.remaining:
+        print(f"film: {len(report.remaining)} still damaged after the repair", file=sys.stderr)
 
 
 def _plan(args) -> int:

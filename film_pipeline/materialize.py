@@ -14,6 +14,7 @@ exists, and saving one.
 
 import base64
 import io
+import json
 import os
 import tempfile
 import time
@@ -28,6 +29,7 @@ from PIL import Image
 from film_pipeline.backends import is_out_of_memory, loaded_backends, release_accelerator_memory
 from film_pipeline.cost import Prices
 from film_pipeline.graph import CODE_VERSIONS
+from film_pipeline.integrity import StoredArtifacts, attic_folder
 from film_pipeline.media import peak_memory_mb, reset_peak_memory, thumbnail
 from film_pipeline.specs import version_of
 from film_pipeline.stages import Rendered
@@ -37,7 +39,19 @@ from film_pipeline.workers import current_worker
 
 # Artifacts actually generated (not reused) in this process, by asset: what "undo for free" counts.
 GENERATIONS: Counter = Counter()
+# `film render --force`: the steps of a run that render regardless of the store (JSON [[asset, shot]])
+FORCE_TAG = "film/force"
 PREVIEW_ROLES = ("take1", "takes_sheet", "poster", "contact_sheet", "frame")
+
+
+def forced_tag(steps: list[tuple[str, str | None]]) -> dict[str, str]:
+    """The run tag that makes these steps render regardless of the store (`film render --force`)."""
+    return {FORCE_TAG: json.dumps(sorted([name, shot] for name, shot in steps))} if steps else {}
+
+
+def is_forced(context, name: str, shot: str | None) -> bool:
+    value = context.run.tags.get(FORCE_TAG) if context.run else None
+    return bool(value) and [name, shot] in json.loads(value)
 
 
 def artifact_version(name: str, inputs: list) -> str:
@@ -66,22 +80,42 @@ class ArtifactCache:
         return artifact_key(self.film, name, shot, version, "json")
 
     def lookup(self, name: str, shot: str | None, version: str) -> dict | None:
-        """This version's manifest if the store has it: this film's own, or another film's copied over
-        (an identical shot in two films is made once). Every file is verified on the way."""
+        """This version's manifest if the store has it whole: this film's own, or another film's copied
+        over (an identical shot in two films is made once). Every file is verified on the way: a
+        corrupt one is an error that says how to repair it; a version with a file gone is set aside
+        (`integrity`), so the caller renders it again."""
         store, manifest_key = self.store, self.manifest_key(name, shot, version)
         if store.exists(manifest_key):
             manifest = store.read_json(manifest_key)
-            for stored in manifest["files"].values():
-                store.local_path(stored["key"], stored["sha256"])
-            return manifest
-        if not store.exists(shared_key(name, version)):
+            try:
+                for stored in manifest["files"].values():
+                    store.local_path(stored["key"], stored["sha256"])
+                return manifest
+            except FileNotFoundError:
+                self.set_aside(name, shot, version)
+        original = self._shared_manifest(name, version, manifest_key)
+        if original is None:
             return None
-        original = store.read_json(store.read_json(shared_key(name, version))["manifest"])
         files = {role: self.put(name, shot, version, role, store.local_path(f["key"], f["sha256"]), Path(f["key"]))
                  for role, f in original["files"].items()}
         manifest = {**original, "shot": shot, "files": files, "reused_from": original["files"][original["primary"]]["key"]}
         store.put_json(manifest_key, manifest)
         return manifest
+
+    def _shared_manifest(self, name: str, version: str, own_key: str) -> dict | None:
+        """The manifest another film made of this version, if it is still whole in the store."""
+        store = self.store
+        if not store.exists(shared_key(name, version)):
+            return None
+        original_key = store.read_json(shared_key(name, version))["manifest"]
+        if original_key == own_key or not store.exists(original_key):
+            return None
+        original = store.read_json(original_key)
+        return original if all(store.exists(f["key"]) for f in original["files"].values()) else None
+
+    def set_aside(self, name: str, shot: str | None, version: str) -> list[str]:
+        """Move what the store holds of this version to the attic (kept, never deleted)."""
+        return StoredArtifacts(self.store, self.film).set_aside(name, shot, version, attic_folder())
 
     def put(self, name: str, shot: str | None, version: str, role: str, path: Path, named: Path | None = None) -> dict:
         key = artifact_key(self.film, name, shot, version, file_ext(role, named or path))
@@ -115,12 +149,20 @@ def materialize(context, cache: ArtifactCache, name: str, shot: str | None, inpu
     where = {"worker": current_worker(), "worker_pid": dg.MetadataValue.int(os.getpid()),
              "models_already_loaded": dg.MetadataValue.int(loaded_backends())}
     what = f"{name}[{shot or '-'}]"
-    manifest = cache.lookup(name, shot, version)
+    if is_forced(context, name, shot):
+        moved = cache.set_aside(name, shot, version)
+        context.log.info(f"{what} {version}: forced to re-render"
+                         + (f"; the previous files are kept in the store's attic ({moved[0].split('/')[1]})" if moved else ""))
+        manifest = None
+    else:
+        manifest = cache.lookup(name, shot, version)
     reused = manifest is not None
     if reused:
         origin = manifest.get("reused_from")
         context.log.info(f"{what} {version} is already in the store"
                          f"{f' (made for {origin})' if origin else ''}: reused, not re-rendered")
+        # the history shows the shot at hand (its prompt, its profile), not the one it was made for
+        manifest = {**manifest, "info": {**manifest["info"], **provenance.provenance(shot)}}
     else:
         manifest = _render(context, cache, name, shot, version, make, provenance)
         context.log.info(f"{what} rendered in {manifest['info']['seconds']:.2f}s")

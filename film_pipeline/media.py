@@ -30,6 +30,18 @@ MASTER_CRF = 16
 NO_STDIN = "-nostdin"
 
 
+# What ffmpeg prints about itself (version, build, libraries) and about its inputs and outputs:
+# noise in an error message, where only the lines that say what went wrong belong.
+_FFMPEG_NOISE = re.compile(
+    r"^\s*(ffmpeg version |built with |configuration: |lib(av|sw|post)\w+\s+\d|Input #|Output #|Metadata:|"
+    r"Duration: |Stream #|Stream mapping:|Side data:|Press \[q\])|^\s{4,}[\w ]+: ")
+
+
+def without_ffmpeg_banner(text: str) -> str:
+    """`text` without ffmpeg's banner and stream listings (the lines that say what failed stay)."""
+    return "\n".join(line for line in text.splitlines() if line.strip() and not _FFMPEG_NOISE.match(line))
+
+
 def ffmpeg_args(*args: str) -> list[str]:
     """The command line that runs ffmpeg with `args`: the binary, `-nostdin`, `-hide_banner`, then `args`."""
     return [FFMPEG, NO_STDIN, "-hide_banner", *args]

@@ -14,9 +14,51 @@ import dagster as dg
 from film_pipeline.dagster_internals import StaleStatuses, latest_versions_by_partition
 from film_pipeline.defs.film_graph import FilmGraph
 from film_pipeline.film import Film
-from film_pipeline.graph import FILM_ASSETS, PARENTS, SHOT_ASSETS, asset_order, film_level_inputs, needs_every_shot
+from film_pipeline.graph import ASSET_NAMES, FILM_ASSETS, PARENTS, SHOT_ASSETS, asset_order, film_level_inputs, needs_every_shot
+from film_pipeline.integrity import Damage, StoredArtifacts
 from film_pipeline.materialize import artifact_version
 from film_pipeline.records import latest_version
+
+
+class ForceError(ValueError):
+    """A `film render --force` argument that names no shot or asset of the film."""
+
+
+def forced_steps(film: Film, requested: list[str]) -> frozenset[tuple[str, str | None]]:
+    """The steps `--force` arguments name, with everything downstream of them (which would
+    otherwise reuse its stored version, made from the old bytes). Each argument is a shot
+    (`lamp`: its every asset), an asset of a shot (`clip[lamp]`), a per-shot asset (`clip`:
+    every shot's) or a film-level one (`final_cut`)."""
+    shots = [s.id for s in film.shots]
+    steps: set[tuple[str, str | None]] = set()
+    for argument in requested:
+        name, _, shot = argument.removesuffix("]").partition("[")
+        if not shot and name in shots and name not in ASSET_NAMES:
+            steps.update((asset, name) for asset in SHOT_ASSETS)
+        elif name in SHOT_ASSETS and (shot in shots or not shot):
+            steps.update((name, s) for s in ([shot] if shot else shots))
+        elif name in FILM_ASSETS and not shot:
+            steps.add((name, None))
+        else:
+            raise ForceError(f"--force {argument}: {film.path} has no such shot or asset; use a shot "
+                             f"({', '.join(shots[:8])}{', ...' if len(shots) > 8 else ''}), ASSET[SHOT] or an asset "
+                             f"({', '.join(ASSET_NAMES)})")
+    return frozenset(_with_descendants(steps, shots))
+
+
+def _with_descendants(steps: set, shots: list[str]) -> set:
+    found, frontier = set(steps), list(steps)
+    while frontier:
+        name, shot = frontier.pop()
+        for child, parents in PARENTS.items():
+            if name not in parents:
+                continue
+            below = [(child, None)] if child in FILM_ASSETS else [(child, shot)] if shot else [(child, s) for s in shots]
+            for step in below:
+                if step not in found:
+                    found.add(step)
+                    frontier.append(step)
+    return found
 
 
 @dataclass
@@ -53,8 +95,13 @@ class Plan:
         return requests
 
 
-def plan_film(film: Film, graph: FilmGraph, instance: dg.DagsterInstance, asset_graph) -> Plan:
+def plan_film(film: Film, graph: FilmGraph, instance: dg.DagsterInstance, asset_graph,
+              artifacts: StoredArtifacts | None = None, forced: frozenset = frozenset()) -> Plan:
     """Statuses of every asset partition of the film as written now, and what to render.
+
+    With `artifacts`, a fresh partition whose current version is gone from the store is missing
+    and re-renders (alone: its data version stays, so nothing downstream moves). `forced` steps
+    ((asset, shot) pairs, `forced_steps`) render whatever the store holds.
 
     `asset_graph` is the code location's (`defs.resolve_asset_graph()`, or a sensor's
     `context.repository_def.asset_graph`).
@@ -62,7 +109,8 @@ def plan_film(film: Film, graph: FilmGraph, instance: dg.DagsterInstance, asset_
     statuses = StaleStatuses(instance, asset_graph)
     registered = set(instance.get_dynamic_partitions(graph.partitions.name))
     plan = Plan(graph.slug)
-    planned: set[tuple[str, str | None]] = set()
+    planned: set[tuple[str, str | None]] = set()  # what re-renders with a new version: its children follow
+    repairs: set[tuple[str, str | None]] = set()  # what re-renders with the same version
     versions = RecordedVersions(graph, instance, [shot.id for shot in film.shots])
 
     def visit(name: str, shot: str | None) -> None:
@@ -77,7 +125,14 @@ def plan_film(film: Film, graph: FilmGraph, instance: dg.DagsterInstance, asset_
             status, reason = "stale", f"{', '.join(upstream)} will re-render"
         elif status == "fresh" and shot is None and needs_every_shot(name) and not versions.matches(name):
             status, reason = "stale", "a shot's input changed since it was made"
-        if status != "fresh":
+        if (name, shot) in forced:
+            planned.add((name, shot))
+            plan.states.append(AssetState(name, shot, status, True, "forced"))
+            return
+        if status == "fresh" and artifacts is not None and (gone := _gone(artifacts, versions, name, shot)):
+            repairs.add((name, shot))
+            status, reason = "missing", f"{gone.key} is gone from the store"
+        elif status != "fresh":
             planned.add((name, shot))
         plan.states.append(AssetState(name, shot, status, status != "fresh", reason))
 
@@ -86,7 +141,7 @@ def plan_film(film: Film, graph: FilmGraph, instance: dg.DagsterInstance, asset_
             visit(name, shot.id)
     for name in FILM_ASSETS:
         visit(name, None)
-    for name, shot in sorted(planned, key=_order):
+    for name, shot in sorted(planned | repairs, key=_order):
         if shot is None:
             plan.film_assets.append(name)
         else:
@@ -131,6 +186,13 @@ class RecordedVersions:
         recorded = latest_versions_by_partition(self.instance, self.graph.key(name))
         for shot in self.shots:
             self.versions[(name, shot)] = recorded.get(shot)
+
+
+def _gone(artifacts: StoredArtifacts, versions: "RecordedVersions", name: str, shot: str | None) -> Damage | None:
+    try:
+        return artifacts.missing(name, shot, versions[(name, shot)])
+    except KeyError:  # never recorded: Dagster already calls it missing
+        return None
 
 
 def _will_render(parent: str, shot: str | None, planned: set) -> bool:

@@ -26,14 +26,18 @@ from film_pipeline.defs.jobs import QUIET, observe
 from film_pipeline.film import Film, load_film
 from film_pipeline.graph import needs_every_shot
 from film_pipeline.home import REPO_ROOT, film_home, get_instance, register_film
-from film_pipeline.planning import Plan, plan_film
+from film_pipeline.integrity import StoredArtifacts
+from film_pipeline.materialize import forced_tag
+from film_pipeline.media import without_ffmpeg_banner
+from film_pipeline.planning import Plan, forced_steps, plan_film
 from film_pipeline.profiles import ProfileError, profile_names
-from film_pipeline.records import IN_PROGRESS
+from film_pipeline.records import IN_PROGRESS, NOT_FINISHED
 from film_pipeline.settings import Settings
 from film_pipeline.store import ArtifactStore, open_store
 from film_pipeline.workers import WorkerSettings, require_workers
 
 RUN_FAILED = ("run", "the run failed")
+MESSAGE_LIMIT = 600  # characters of a failure message the summary shows
 
 
 class RenderBusyError(RuntimeError):
@@ -64,6 +68,7 @@ class RenderResult:
     materialized: list[tuple[str, str | None]] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)  # (what, error message)
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (check, what it found): failed WARN checks
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (what, why): left to a run in flight
     final_cut: Path | None = None
 
 
@@ -93,7 +98,14 @@ def current_plan(film_dir: Path | str, profile: str | None = None) -> tuple[Sess
     """Observe film.yaml and plan, without rendering or changing the shot list (for plan/status)."""
     session = open_session(film_dir, profile)
     observe_specs(session)
-    return session, plan_film(session.film, session.graph, session.instance, session.defs.resolve_asset_graph())
+    return session, plan_session(session)
+
+
+def plan_session(session: Session, forced: frozenset = frozenset()) -> Plan:
+    """The plan, with every current version's files looked up in the store (a listing, no hashing)."""
+    artifacts = StoredArtifacts(open_store(), session.graph.slug)
+    return plan_film(session.film, session.graph, session.instance, session.defs.resolve_asset_graph(),
+                     artifacts=artifacts, forced=forced)
 
 
 @contextmanager
@@ -120,19 +132,23 @@ def render_lock() -> Iterator[None]:
 
 def render_film(film_dir: Path | str, profile: str | None = None,
                 on_run: Callable[[str, int], None] | None = None,
-                on_plan: Callable[[Plan], None] | None = None) -> RenderResult:
-    """Render whatever is missing or out of date; `on_run(label, steps)` reports each finished run."""
+                on_plan: Callable[[Plan], None] | None = None, force: list[str] = ()) -> RenderResult:
+    """Render whatever is missing or out of date, and whatever `force` names (`forced_steps`);
+    `on_run(label, steps)` reports each finished run. Shots a run of the UI's sensor or schedule
+    is rendering now are left to it (`result.skipped`), and so is the cut."""
     with render_lock():
         session = open_session(film_dir, profile)
+        forced = forced_steps(session.film, list(force))
         release_abandoned_runs(session.instance)
         register_film(session.film.path.parent)
         sync_shot_partitions(session.instance, session.graph.partitions.name, [s.id for s in session.film.shots])
         observe_specs(session)
-        plan = plan_film(session.film, session.graph, session.instance, session.defs.resolve_asset_graph())
+        plan = plan_session(session, forced)
         if on_plan:
             on_plan(plan)
         result = RenderResult(session.graph.slug, plan)
-        requests = plan.run_requests(session.graph)
+        requests = _leave_in_flight_to_their_runs(session, plan.run_requests(session.graph), result)
+        requests = [_with_forced(request, forced) for request in requests]
         # with workers: check that each queue has one before waiting on it (or the render would hang)
         workers = session.workers
         in_flight = workers.runs_in_flight(require_workers(workers)) if workers.enabled and requests else 1
@@ -151,8 +167,54 @@ def render_film(film_dir: Path | str, profile: str | None = None,
             _record(_run(session, request), result)
             if on_run:
                 on_run("film", len(request.asset_selection))
-        result.final_cut = None if result.failures else final_cut_path(session)
+        _raise_if_interrupted(result)
+        result.final_cut = None if result.failures or result.skipped else final_cut_path(session)
         return result
+
+
+def _with_forced(request: dg.RunRequest, forced: frozenset) -> dg.RunRequest:
+    """The run tag that makes the request's forced steps render regardless of the store."""
+    steps = [(name, shot) for name, shot in forced if shot == request.partition_key]
+    return request.with_replaced_attrs(tags={**request.tags, **forced_tag(steps)}) if steps else request
+
+
+def runs_in_flight(session: Session) -> list:
+    """Render runs of this film that another launcher (the UI's sensor, schedule or a re-execution)
+    has queued or started and not finished."""
+    graph = session.graph
+    records = session.instance.get_run_records(dg.RunsFilter(tags={"film": graph.slug}, statuses=list(NOT_FINISHED)))
+    return [r.dagster_run for r in records if r.dagster_run.job_name in (graph.shot_job, graph.film_job)
+            and r.dagster_run.tags.get("launched_by") != "film-cli"]
+
+
+def _leave_in_flight_to_their_runs(session: Session, requests: list[dg.RunRequest],
+                                   result: RenderResult) -> list[dg.RunRequest]:
+    """Skip shots another run is rendering now (the store would make the second render a copy at
+    best), and the film-level run while any of the film's runs is in flight, as the sensor does."""
+    runs = runs_in_flight(session)
+    if not runs:
+        return requests
+    busy = {run.tags.get("dagster/partition"): run for run in runs}
+    kept = []
+    for request in requests:
+        shot = request.partition_key
+        run = busy.get(shot) if shot is not None else runs[0]
+        if run is None:
+            kept.append(request)
+            continue
+        what = f"shot {shot}" if shot is not None else "the film's " + ", ".join(k.path[-1] for k in request.asset_selection)
+        why = (f"run {run.run_id[:8]} ({run.tags.get('launched_by', 'the UI')}) is rendering it" if shot is not None
+               else f"it waits for run {run.run_id[:8]} ({run.tags.get('launched_by', 'the UI')}) in flight")
+        result.skipped.append((what, why))
+    return kept
+
+
+def _raise_if_interrupted(result: RenderResult) -> None:
+    """Ctrl-C lands in the step that was running, which fails with Dagster's interruption error:
+    it is the user's interrupt, not a failed step (`film` says how to resume)."""
+    if any("DagsterExecutionInterruptedError" in message or message.startswith("KeyboardInterrupt")
+           for _, message in result.failures):
+        raise KeyboardInterrupt
 
 
 def release_abandoned_runs(instance: dg.DagsterInstance) -> None:
@@ -194,13 +256,14 @@ def _run(session: Session, request: dg.RunRequest) -> RunOutcome:
         return _run_on_workers(request, session.graph.slug, session.profile)
     return _outcome(session.defs.resolve_job_def(request.job_name).execute_in_process(
         instance=session.instance, partition_key=request.partition_key, asset_selection=request.asset_selection,
-        run_config=QUIET, raise_on_error=False, tags={"film": session.graph.slug, "launched_by": "film-cli"}))
+        run_config=QUIET, raise_on_error=False,
+        tags={**request.tags, "film": session.graph.slug, "launched_by": "film-cli"}))
 
 
 def _run_on_workers(request: dg.RunRequest, film: str, profile: str) -> RunOutcome:
     """Orchestrate one run whose steps the Celery workers execute; the job is rebuilt from its
     module, as each worker rebuilds it."""
-    tags = {"film": film, "launched_by": "film-cli",
+    tags = {**request.tags, "film": film, "launched_by": "film-cli",
             **({"dagster/partition": request.partition_key} if request.partition_key is not None else {})}
     run_config = {**QUIET, **({"resources": {"render_settings": {"config": {"profile": profile}}}} if profile else {})}
     job = reconstructable_job("film_pipeline.definitions", "current_definitions", str(REPO_ROOT), request.job_name)
@@ -241,8 +304,17 @@ def _failure_messages(run) -> list[tuple[str, str]]:
             cause = error.cause or error
             label = event.step_key + (f"[{run.dagster_run.tags.get('dagster/partition')}]"
                                       if run.dagster_run.tags.get("dagster/partition") else "")
-            failures.append((label, cause.message.strip()))  # the message starts with the exception class
+            failures.append((label, concise(cause.message)))  # the message starts with the exception class
     return failures or ([RUN_FAILED] if not run.success else [])
+
+
+def concise(message: str, limit: int = MESSAGE_LIMIT) -> str:
+    """An error message for a person: a tool's banner and stream listings cut, at most `limit`
+    characters (the whole error stays in Dagster's run log)."""
+    text = without_ffmpeg_banner(message.strip())
+    if len(text) <= limit:
+        return text
+    return text[: limit - 40].rstrip() + " … (the whole error is in the run's log)"
 
 
 def _final_cut_video(session: Session, store: ArtifactStore) -> dict | None:

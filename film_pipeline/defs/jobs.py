@@ -49,8 +49,26 @@ def observe(repository_def, instance: dg.DagsterInstance, graph: FilmGraph, laun
     if not result.success:
         failure = next((e.event_specific_data.error for e in result.all_events if e.is_step_failure), None)
         cause = (failure.cause or failure) if failure else None
-        raise ObservationError(f"could not read the specs of {graph.film_dir / 'film.yaml'}: "
-                               f"{cause.message.strip() if cause else 'the observation failed'}")
+        message = cause.message.strip() if cause else "the observation failed"
+        _raise_if_not_the_specs(message, graph)
+        raise ObservationError(f"could not read the specs of {graph.film_dir / 'film.yaml'}: {message}")
+
+
+def _raise_if_not_the_specs(message: str, graph: FilmGraph) -> None:
+    """Ctrl-C, a store that is down and a disk that is full are not film.yaml's fault: each is
+    raised as itself, so `film` exits with its own code and says what to do."""
+    from film_pipeline.errors import CANNOT_WRITE, INTERRUPTED, STORE, CannotWriteError, failure_kind
+    from film_pipeline.home import film_home
+    from film_pipeline.store.s3 import StoreAuthError, StoreUnavailableError
+
+    kind = failure_kind(message)
+    if kind == INTERRUPTED:
+        raise KeyboardInterrupt
+    if kind == STORE:
+        name, _, said = message.partition(": ")
+        raise (StoreAuthError if "StoreAuthError" in name else StoreUnavailableError)(said.strip())
+    if kind == CANNOT_WRITE:
+        raise CannotWriteError(film_home(), message.splitlines()[0].partition(": ")[2] or message)
 
 
 def tagged(request: dg.RunRequest, graph: FilmGraph, launched_by: str, profile: str, key: str) -> dg.RunRequest:

@@ -42,6 +42,10 @@ def artifact_key(film: str, asset: str, shot: str | None, version: str, ext: str
     return f"{film}/{asset}/{shot or '_'}/{version}.{ext}"
 
 
+# Damaged or replaced files are moved here, never deleted: `_attic/<UTC time>/<their key>`.
+ATTIC = "_attic"
+
+
 class ArtifactStore(Protocol):
     """What stages may do with storage; every implementation keeps keys write-once and verified."""
 
@@ -52,6 +56,10 @@ class ArtifactStore(Protocol):
     def local_path(self, key: str, sha256: str | None = None) -> Path: ...
     def read_json(self, key: str) -> dict: ...
     def uri(self, key: str) -> str: ...
+    # integrity and repair (film verify, and a render that finds a stored file gone)
+    def keys(self, prefix: str) -> set[str]: ...
+    def rehash(self, key: str) -> str | None: ...
+    def move_aside(self, key: str, into: str) -> str | None: ...
 
 
 class StoreHelpers:

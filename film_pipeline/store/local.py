@@ -46,6 +46,30 @@ class LocalStore(StoreHelpers):
             raise
         return StoredFile(key, self.uri(key), digest, target.stat().st_size)
 
+    def keys(self, prefix: str) -> set[str]:
+        """Every key under `prefix` (a folder such as `<film>/`): one directory walk, no hashing."""
+        top = self._path(prefix.rstrip("/")) if prefix.strip("/") else self.root
+        found = set()
+        for folder, _, names in os.walk(top):
+            base = Path(folder).relative_to(self.root).as_posix()
+            found.update(f"{base}/{name}" for name in names if not name.endswith(".part"))
+        return found
+
+    def rehash(self, key: str) -> str | None:
+        """The sha256 of the file as it is on disk now (None when it is gone)."""
+        path = self._path(key)
+        return sha256_file(path) if path.is_file() else None
+
+    def move_aside(self, key: str, into: str) -> str | None:
+        """Move a stored file to `into/<key>` (kept as evidence, never deleted); None if it is gone."""
+        source, target_key = self._path(key), f"{into.rstrip('/')}/{key}"
+        if not source.is_file():
+            return None
+        target = self._path(target_key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(source, target)
+        return target_key
+
     def describe(self, key: str) -> StoredFile:
         path = self._path(key)
         return StoredFile(key, self.uri(key), sha256_file(path), path.stat().st_size)
@@ -53,8 +77,9 @@ class LocalStore(StoreHelpers):
     def local_path(self, key: str, sha256: str | None = None) -> Path:
         path = self._path(key)
         if not path.exists():
-            raise FileNotFoundError(f"artifact {key} is missing from the store at {self.root}; re-render it")
+            raise FileNotFoundError(f"artifact {key} is missing from the store at {self.root}; "
+                                    f"`film render FILM_DIR` re-renders it")
         if sha256 and sha256_file(path) != sha256:
             raise IntegrityError(f"artifact {key} is corrupt (sha256 differs from the one recorded); "
-                                 f"delete {path} and re-render")
+                                 f"`film verify FILM_DIR --repair` moves it aside and re-renders it")
         return path

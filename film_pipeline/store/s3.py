@@ -153,7 +153,7 @@ class S3Store(StoreHelpers):
             return path  # a good cached copy: hashed once
         path.parent.mkdir(parents=True, exist_ok=True)
         if self._stat(key) is None:
-            raise FileNotFoundError(f"artifact {key} is missing from {self.where}; re-render it")
+            raise FileNotFoundError(f"artifact {key} is missing from {self.where}; `film render FILM_DIR` re-renders it")
         partial = path.with_name(f".{path.name}.{os.getpid()}.part")
         self._call(f"download {key}", lambda: self.client.fget_object(
             self.settings.bucket, self._object(key), str(partial)))
@@ -161,8 +161,42 @@ class S3Store(StoreHelpers):
         if sha256 and sha256_file(path) != sha256:
             path.unlink()
             raise IntegrityError(f"artifact {key} in {self.where} is corrupt (sha256 differs from the one recorded); "
-                                 f"delete the object and re-render")
+                                 f"`film verify FILM_DIR --repair` moves it aside and re-renders it")
         return path
+
+    def keys(self, prefix: str) -> set[str]:
+        """Every key under `prefix`: one listing (paged by the client), no downloads."""
+        self._ensure_bucket()
+        strip = len(self._object(""))
+        return self._call(f"list {prefix}", lambda: {
+            item.object_name[strip:] for item in self.client.list_objects(
+                self.settings.bucket, prefix=self._object(prefix), recursive=True)})
+
+    def rehash(self, key: str) -> str | None:
+        """The sha256 of the object as the server holds it now, downloaded afresh (the local cache
+        may hold a good copy of a damaged object); None when it is gone."""
+        if self._stat(key) is None:
+            return None
+        self._forget(key)
+        path = self.local_path(key)
+        return sha256_file(path)
+
+    def move_aside(self, key: str, into: str) -> str | None:
+        """Copy the object to `into/<key>`, then remove it (kept as evidence); None if it is gone."""
+        from minio.commonconfig import CopySource
+
+        if self._stat(key) is None:
+            return None
+        target_key = f"{into.rstrip('/')}/{key}"
+        bucket = self.settings.bucket
+        self._call(f"move {key} aside", lambda: self.client.copy_object(
+            bucket, self._object(target_key), CopySource(bucket, self._object(key))))
+        self._call(f"remove {key}", lambda: self.client.remove_object(bucket, self._object(key)))
+        self._forget(key)
+        return target_key
+
+    def _forget(self, key: str) -> None:
+        (self.cache_dir / self.settings.bucket / self._object(key)).unlink(missing_ok=True)
 
     def share_url(self, key: str, expires: timedelta) -> str:
         """A presigned GET URL; the bucket itself stays private."""
