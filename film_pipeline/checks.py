@@ -3,7 +3,8 @@
 - clip[shot] and upscaled_clip[shot]: exactly duration × fps frames (blocking: a short clip
   never reaches the cut); the clip is neither all black nor frozen (a warning: a still shot
   can be meant).
-- soundtrack: audio is present and not clipped.
+- soundtrack: audio is present, audible and not clipped; a film with no music and no narration
+  has nothing to be heard, and its silent soundtrack passes ("silent by design").
 - final_cut: its duration matches the script's timeline, and it decodes end to end.
 
 Each check reads the artifact the asset's latest materialization recorded, through the store
@@ -69,18 +70,35 @@ def picture_alive(path: Path) -> Finding:
     return Finding(True, "the picture is lit and moves", metadata)
 
 
-def audio_healthy(path: Path) -> Finding:
+def audio_healthy(path: Path, sources: int | None = None) -> Finding:
+    """`sources`: how many music cues and spoken voice-overs the mix has (None: not known). With
+    none, silence is what the film asks for; with any (or unknown), a silent soundtrack fails."""
     samples = read_wav(path)  # every channel as stored: a downmix would change the peaks
     if samples.size == 0:
         return Finding(False, "the soundtrack has no samples")
     peak = float(np.abs(samples).max())
     clipped = float(np.mean(np.abs(samples) >= CLIPPED_LEVEL))
     metadata = {"peak": round(peak, 4), "clipped_share": round(clipped, 5), "seconds": round(len(samples) / 48_000, 3)}
+    if sources is not None:
+        metadata["sound_sources"] = sources
     if peak < SILENCE_PEAK:
+        if sources == 0:
+            return Finding(True, "silent by design: no music or narration", metadata)
         return Finding(False, "the soundtrack is silent", metadata)
     if clipped > CLIPPED_SHARE:
         return Finding(False, f"{clipped:.2%} of samples are clipped", metadata)
     return Finding(True, f"audible, peak {peak:.2f}, nothing clipped", metadata)
+
+
+def sound_sources(manifest: dict, film=None) -> int | None:
+    """How many music cues and spoken voice-overs a soundtrack mixed: from its manifest, or, for a
+    soundtrack recorded before manifests counted its voices, from the film (None: not known)."""
+    info = manifest.get("info", {})
+    if "cues" in info and "voices" in info:
+        return int(info["cues"]) + int(info["voices"])
+    if film is None:
+        return None
+    return len(film.music) + sum(1 for shot in film.shots if (shot.narration or "").strip())
 
 
 def decodes(path: Path) -> Finding:
@@ -106,9 +124,10 @@ class CheckSpec:
     asset: str
     name: str
     description: str
-    measure: Callable[[ArtifactStore, dict], Finding]
+    measure: Callable[..., Finding]  # (store, manifest) -> Finding; with uses_film, (store, manifest, film)
     warn_only: bool = False  # a failure is a warning (a still shot can be meant), not an error
     blocking: bool = False
+    uses_film: bool = False  # the measure also reads the film (a Film, or None where it cannot be read)
 
 
 def _video(store: ArtifactStore, manifest: dict) -> Path:
@@ -133,8 +152,9 @@ CHECKS = (
               lambda store, m: picture_alive(_video(store, m)), warn_only=True),
     CheckSpec("upscaled_clip", "exact_frames", "The upscaled clip kept every frame.",
               lambda store, m: exact_frames(_video(store, m), m["info"]["expected_frames"]), blocking=True),
-    CheckSpec("soundtrack", "audio_healthy", "The soundtrack is present, audible and not clipped.",
-              lambda store, m: audio_healthy(_audio(store, m))),
+    CheckSpec("soundtrack", "audio_healthy",
+              "The soundtrack is present, audible and not clipped (silent only when the film has no music or narration).",
+              lambda store, m, film: audio_healthy(_audio(store, m), sound_sources(m, film)), uses_film=True),
     CheckSpec("final_cut", "duration_matches_script", "The cut runs exactly as long as the script's timeline.",
               _final_duration),
     CheckSpec("final_cut", "decodes", "The cut decodes end to end, video and audio.",
@@ -142,10 +162,11 @@ CHECKS = (
 )
 
 
-def evaluate(store: ArtifactStore, manifest_key: str, spec: CheckSpec) -> Finding:
+def evaluate(store: ArtifactStore, manifest_key: str, spec: CheckSpec, film=None) -> Finding:
     """Run one check on a stored artifact; a missing or corrupted file is a failed check, not a crash."""
     try:
-        return spec.measure(store, store.read_json(manifest_key))
+        manifest = store.read_json(manifest_key)
+        return spec.measure(store, manifest, film) if spec.uses_film else spec.measure(store, manifest)
     except (IntegrityError, OSError, KeyError, ValueError, EOFError, wave.Error, json.JSONDecodeError,
             subprocess.SubprocessError) as error:
         return Finding(False, f"could not read the artifact: {error}", {"manifest": manifest_key})

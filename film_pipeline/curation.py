@@ -7,6 +7,8 @@ plan, so only what the change touches re-renders, and versions already in the st
 """
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,26 +33,46 @@ def _yaml() -> YAML:
 
 
 def edit_shot(film_dir: Path | str, shot_id: str, changes: dict) -> None:
-    """Set (or, with None, remove) keys of one shot in film.yaml, keeping comments and layout."""
+    """Set (or, with None, remove) keys of one shot in film.yaml, keeping comments and layout.
+
+    Only while no render runs on this FILM_HOME: a render reads film.yaml as it goes, so an edit
+    under it is refused (RenderBusyError) before anything is written."""
     path = film_file(film_dir)
-    original = path.read_text()
-    yaml = _yaml()
-    doc = yaml.load(original)
-    shot = next((s for s in doc.get("shots") or [] if s.get("id") == shot_id), None)
-    if shot is None:
-        raise CurationError(f"{path}: no shot `{shot_id}`; shots: {', '.join(str(s.get('id')) for s in doc['shots'])}")
-    for key, value in changes.items():
-        if value is None:
-            shot.pop(key, None)
-        else:
-            shot[key] = value
-    with open(path, "w") as out:
-        yaml.dump(doc, out)
-    try:
-        load_film(path)
-    except FilmError:
-        path.write_text(original)  # never leave film.yaml broken
-        raise
+    with _no_render_running(path):
+        original = path.read_text()
+        yaml = _yaml()
+        doc = yaml.load(original)
+        shot = next((s for s in doc.get("shots") or [] if s.get("id") == shot_id), None)
+        if shot is None:
+            raise CurationError(f"{path}: no shot `{shot_id}`; shots: {', '.join(str(s.get('id')) for s in doc['shots'])}")
+        for key, value in changes.items():
+            if value is None:
+                shot.pop(key, None)
+            else:
+                shot[key] = value
+        with open(path, "w") as out:
+            yaml.dump(doc, out)
+        try:
+            load_film(path)
+        except FilmError:
+            path.write_text(original)  # never leave film.yaml broken
+            raise
+
+
+@contextmanager
+def _no_render_running(path: Path) -> Iterator[None]:
+    """Hold the render lock while film.yaml is edited; a render holding it already is reported as
+    such, with the assurance that nothing was written. The lock is released before the command
+    renders the edit (render_film takes it again: it is not re-entrant)."""
+    from film_pipeline.render import RenderBusyError, render_lock
+
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(render_lock())
+        except RenderBusyError as error:
+            raise RenderBusyError(f"{error}. Nothing was changed: {path} is as it was; "
+                                  f"run the same command again once that render has finished") from None
+        yield
 
 
 # ---- takes -----------------------------------------------------------------------------

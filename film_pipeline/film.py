@@ -5,8 +5,10 @@ names the file, the line, the shot where there is one, and what to do about it.
 """
 
 import difflib
+import errno
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,9 +116,20 @@ class Film:
         return next(s for s in self.shots if s.id == shot_id)
 
 
+def film_location(film_dir: Path | str) -> Path:
+    """The film's directory as an absolute path under the name the user gave it: the directories
+    above it resolved, itself not, so a symlinked film dir keeps its own name (for any other dir
+    this is exactly `Path.resolve()`)."""
+    path = Path(film_dir).absolute()
+    if path.name in ("", ".."):
+        return path.resolve()
+    return path.parent.resolve() / path.name
+
+
 def film_slug(film_dir: Path | str) -> str:
-    """The film's key prefix in Dagster: its directory name, made a valid asset key part."""
-    slug = re.sub(r"[^A-Za-z0-9_]", "_", Path(film_dir).resolve().name)
+    """The film's key prefix in Dagster: its directory's name (as the user named it, a symlink
+    not followed), made a valid asset key part."""
+    slug = re.sub(r"[^A-Za-z0-9_]", "_", film_location(film_dir).name)
     return slug if slug and not slug[0].isdigit() else f"film_{slug}"
 
 
@@ -129,30 +142,87 @@ def derived_seed(*parts: object) -> int:
 def film_file(film_dir_or_file: Path | str) -> Path:
     """Accept either the film directory or its film.yaml."""
     path = Path(film_dir_or_file)
-    return path / "film.yaml" if path.is_dir() or path.suffix not in (".yaml", ".yml") else path
+    if path.name == "film.yaml":  # even when it is (by mistake) a directory: loading says so
+        return path
+    try:
+        is_dir = path.is_dir()
+    except OSError:  # a name too long, say: loading the film says what is wrong with it
+        is_dir = False
+    return path / "film.yaml" if is_dir or path.suffix not in (".yaml", ".yml") else path
 
 
 def load_film(film_dir_or_file: Path | str) -> Film:
-    path = film_file(film_dir_or_file).resolve()
-    if not path.exists():
-        raise FilmError(path, None, "no film.yaml here", "create film.yaml (see data/films/demo/film.yaml)")
+    """The film at a directory (or its film.yaml). Errors name the file as the user wrote it; the
+    film's `path` is absolute and keeps the names the user gave (symlinks are read, not followed)."""
+    shown = film_file(film_dir_or_file)  # what error messages quote
+    text = _read_film_text(shown)
+    path = film_location(shown.parent) / shown.name
     try:
-        doc = YAML(typ="rt").load(path.read_text(encoding="utf-8"))
+        doc = YAML(typ="rt").load(text)
     except MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
-        raise FilmError(path, mark.line + 1 if mark else None, f"not valid YAML: {err.problem}",
+        raise FilmError(shown, mark.line + 1 if mark else None, f"not valid YAML: {err.problem}",
                         "fix the YAML syntax at that line (indentation, quotes, colons)") from None
-    except UnicodeDecodeError:
-        raise FilmError(path, None, "not UTF-8 text", "save film.yaml as UTF-8") from None
     except YAMLError as err:  # e.g. a control character the YAML reader refuses
-        raise FilmError(path, None, f"not valid YAML: {' '.join(str(err).split())}",
+        raise FilmError(shown, None, f"not valid YAML: {' '.join(str(err).split())}",
                         "remove control characters and fix the YAML syntax") from None
     except RecursionError:
-        raise FilmError(path, None, "nested too deeply to read", "flatten the nesting: film.yaml needs only a few levels") from None
+        raise FilmError(shown, None, "nested too deeply to read", "flatten the nesting: film.yaml needs only a few levels") from None
     try:
-        return _Parser(path).film(doc)
+        return _Parser(shown, path).film(doc)
     except RecursionError:
-        raise FilmError(path, None, "nested too deeply to read", "flatten the nesting: film.yaml needs only a few levels") from None
+        raise FilmError(shown, None, "nested too deeply to read", "flatten the nesting: film.yaml needs only a few levels") from None
+
+
+def _read_film_text(path: Path) -> str:
+    """film.yaml's text, or a FilmError that names the path and says what to do."""
+    try:
+        _require_file(path)
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise FilmError(path, None, "not UTF-8 text", "save film.yaml as UTF-8") from None
+    except PermissionError:
+        raise FilmError(path, None, "cannot be read: permission denied",
+                        f"make it (and its directory) readable, e.g. chmod u+r {path}, or run as its owner") from None
+    except OSError as err:
+        if err.errno == errno.ENAMETOOLONG:
+            raise FilmError(_shortened(path), None, "the path is too long",
+                            "give a shorter path: each name at most 255 bytes, the whole path at most 4096") from None
+        raise FilmError(path, None, f"cannot be read: {err.strerror or err}",
+                        "check that film.yaml is a plain, readable file") from None
+
+
+def _shortened(path: Path, limit: int = 120) -> str:
+    text = str(path)
+    return text if len(text) <= limit else f"{text[:limit // 2]}…{text[-limit // 2:]}"
+
+
+def _require_file(path: Path) -> None:
+    folder = path.parent
+    if path.is_symlink() and not path.exists():
+        try:
+            path.stat()
+        except OSError as err:
+            if err.errno == errno.ELOOP:
+                raise FilmError(path, None, "is a symlink loop (it leads back to itself)",
+                                "replace the link with film.yaml itself, or point it at an existing film.yaml") from None
+        raise FilmError(path, None, f"is a symlink to {os.readlink(path)}, which does not exist",
+                        "point the link at an existing film.yaml, or put the file itself there")
+    if not path.exists():
+        if folder.exists() and not folder.is_dir():  # e.g. `film render notes.txt`
+            raise FilmError(folder, None, "is a file, not a film directory",
+                            "give the film's directory (the one holding film.yaml) or its film.yaml")
+        if not folder.exists():
+            raise FilmError(folder, None, "no such film directory",
+                            f"check the path, or create {folder / 'film.yaml'} (see data/films/demo/film.yaml)")
+        if path.name == "film.yaml":
+            raise FilmError(path, None, "no film.yaml here", "create film.yaml (see data/films/demo/film.yaml)")
+        raise FilmError(path, None, "no such file", "check the path: give the film's directory or its film.yaml")
+    if path.is_dir():
+        raise FilmError(path, None, "is a directory, not a file",
+                        f"film.yaml must be a YAML file: remove the directory (rmdir {path}) and write film.yaml there")
+    if not path.is_file():
+        raise FilmError(path, None, "is not a regular file", "make film.yaml a plain YAML file")
 
 
 def _line(node: Any, key: Any = None) -> int | None:
@@ -170,8 +240,9 @@ def _line(node: Any, key: Any = None) -> int | None:
 class _Reader:
     """Reads typed values out of a YAML tree; the first bad one is a FilmError at its file:line."""
 
-    def __init__(self, path: Path):
-        self.path = path
+    def __init__(self, shown: Path, path: Path | None = None):
+        self.path = shown  # errors quote film.yaml as the user named it
+        self.film_path = path or shown
 
     def fail(self, node: Any, key: Any, message: str, fix: str = "") -> None:
         raise FilmError(self.path, _line(node, key), message, fix)
@@ -243,7 +314,7 @@ class _Parser(_Reader):
         characters = self.characters(doc, seed)
         shots = self.shots(doc, fps, seed, set(characters))
         return Film(
-            path=self.path, title=title, shots=shots, fps=fps, resolution=resolution, seed=seed,
+            path=self.film_path, title=title, shots=shots, fps=fps, resolution=resolution, seed=seed,
             logline=self.value(doc, "logline", str, "the film"),
             style=self.value(doc, "style", str, "the film"),
             upscale=self.bounded(doc, "upscale", "the film", 1, 4, 2),

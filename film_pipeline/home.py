@@ -12,7 +12,7 @@ import os
 import shutil
 from pathlib import Path
 
-from film_pipeline.film import film_slug
+from film_pipeline.film import film_location, film_slug
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE_YAML = "telemetry:\n  enabled: false\n"
@@ -60,9 +60,10 @@ def registered_films() -> dict[str, Path]:
 
 
 def register_film(film_dir: Path) -> None:
-    """Remember a rendered film dir so the code location serves it (the latest dir wins a slug)."""
+    """Remember a rendered film dir so the code location serves it (the latest dir wins a slug).
+    A symlinked film dir is remembered under its own name, as the user named it."""
     films = {slug: str(path) for slug, path in registered_films().items()}
-    slug, path = film_slug(film_dir), str(Path(film_dir).resolve())
+    slug, path = film_slug(film_dir), str(film_location(film_dir))
     if films.get(slug) != path:
         films[slug] = path
         _registry_path().parent.mkdir(parents=True, exist_ok=True)
@@ -75,7 +76,7 @@ def discover_films() -> list[Path]:
     """Film dirs under $FILM_HOME/films, then registered ones; one dir per slug."""
     found: dict[str, Path] = {}
     for path in sorted((film_home() / "films").glob("*/film.yaml")):
-        found.setdefault(film_slug(path.parent), path.parent.resolve())
+        found.setdefault(film_slug(path.parent), film_location(path.parent))
     for slug, path in registered_films().items():
         if (path / "film.yaml").exists():
             found.setdefault(slug, path)

@@ -6,6 +6,7 @@ import dagster as dg
 from film_pipeline.checks import CHECKS, CheckSpec, Finding, evaluate
 from film_pipeline.defs.film_graph import FilmGraph
 from film_pipeline.defs.resources import StoreResource
+from film_pipeline.film import FilmError, load_film
 from film_pipeline.graph import is_per_shot
 
 
@@ -29,6 +30,14 @@ def check_definition(graph: FilmGraph, spec: CheckSpec) -> dg.AssetChecksDefinit
         manifest_key = graph.latest_manifest_key(context.instance, spec.asset, shot)
         if manifest_key is None:
             return result(Finding(False, f"{spec.asset}{f'[{shot}]' if shot else ''} has never been rendered"), spec)
-        return result(evaluate(store.get(), manifest_key, spec), spec)
+        return result(evaluate(store.get(), manifest_key, spec, _film(graph) if spec.uses_film else None), spec)
 
     return film_check
+
+
+def _film(graph: FilmGraph):
+    """The film as film.yaml says now, for the checks that read it (None where it cannot be read)."""
+    try:
+        return load_film(graph.film_dir)
+    except FilmError:
+        return None

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from film_pipeline.film import film_slug
+from film_pipeline.film import film_location, film_slug
 from film_pipeline.graph import ASSET_NAMES, SOURCES
 from film_pipeline.records import latest_version
 from film_pipeline.store import artifact_key
@@ -38,7 +38,7 @@ class FilmGraph:
 
     @classmethod
     def of(cls, film_dir: Path | str) -> "FilmGraph":
-        film_dir = Path(film_dir).resolve()
+        film_dir = film_location(film_dir)  # a symlinked film dir keeps its own name
         slug = film_slug(film_dir)
         return cls(slug, film_dir, dg.DynamicPartitionsDefinition(name=f"{slug}__shots"))
 

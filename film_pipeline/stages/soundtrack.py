@@ -25,5 +25,6 @@ def render(spec: dict, voices: list[Path], backends: Backends, workdir: Path, lo
     write_wav(path, mixed)
     return {"audio": path}, {"backend": spec["backend"]["backend"], "model": model_id(spec["backend"]),
                              "device": device_of(composer), "duration_seconds": round(seconds, 3),
-                             "cues": len(cues), "peak": round(float(np.abs(mixed).max(initial=0)), 3),
+                             "cues": len(cues), "voices": sum(1 for _, samples in spoken if samples.size),
+                             "peak": round(float(np.abs(mixed).max(initial=0)), 3),
                              "seed": spec["seed"]}
