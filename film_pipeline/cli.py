@@ -384,7 +384,20 @@ def _pick(args) -> int:
     from film_pipeline.curation import pick
 
     pick(args.film_dir, args.shot, args.take, clip=args.clip)
-    return _render(args)
+    return _render_the_edit(args)
+
+
+def _render_the_edit(args) -> int:
+    """Render what pick or rollback wrote; a render that started in between is not an error in
+    the edit: film.yaml is changed, and the next render picks it up."""
+    from film_pipeline.render import RenderBusyError
+
+    try:
+        return _render(args)
+    except RenderBusyError as error:
+        print(f"film: {args.film_dir}/film.yaml is changed, but not rendered yet: {error}; then run "
+              f"`film render {args.film_dir}`", file=sys.stderr)
+        return errors.BUSY
 
 
 def _history(args) -> int:
@@ -408,7 +421,7 @@ def _rollback(args) -> int:
     changes = rollback(args.film_dir, args.shot, args.to)
     print(f"{args.shot}: restored {', '.join(f'{k}={v!r}' for k, v in changes.items()) or 'nothing (already as it was)'}",
           file=sys.stderr)
-    return _render(args)
+    return _render_the_edit(args)
 
 
 def _cost(args) -> int:
