@@ -3,8 +3,13 @@ $FILM_HOME, on 127.0.0.1 by default, sharing the instance `film render` writes t
 
 `dagster dev` runs in a session of its own with SIGINT and SIGTERM restored to their defaults
 (a background shell leaves them ignored, and then it never stops). Ctrl-C or SIGTERM to
-`film ui` asks it to shut down; whatever is left of its process group after a grace period,
-code servers and run workers included, is killed, so nothing outlives the command.
+`film ui` asks it to shut down; whatever is left of its session after a grace period, code
+servers and run workers included, is killed, so nothing outlives the command.
+
+Nor does anything outlive a `film ui` that is killed outright (`kill -9`, the OOM killer), which
+has no chance to clean up: a watchdog in dagster dev's session holds the read end of a pipe whose
+write end only `film ui` holds, and when that reads end-of-file it stops the whole session
+(SIGTERM, a grace period, SIGKILL). See processes.exec_tied_to_parent.
 """
 
 import os
@@ -15,6 +20,7 @@ import time
 from pathlib import Path
 
 from film_pipeline.home import dagster_home, film_home
+from film_pipeline.processes import stop_session, tied_command
 
 GRACE_SECONDS = 20.0
 
@@ -32,8 +38,17 @@ def _default_signals() -> None:
 def serve(host: str = "127.0.0.1", port: int = 3000) -> int:
     """Run the UI until Ctrl-C or SIGTERM; returns dagster dev's exit code (0 after a clean stop)."""
     env = {**os.environ, "DAGSTER_HOME": str(dagster_home()), "FILM_HOME": str(film_home())}
-    server = subprocess.Popen(dagster_dev_command(host, port), env=env, start_new_session=True,
-                              preexec_fn=_default_signals)
+    # the write end stays open in this process alone (os.pipe's ends are not inherited): the
+    # watchdog reads end-of-file when this process is gone, however it went
+    watched, parent_alive = os.pipe()
+    try:
+        server = subprocess.Popen(tied_command(watched, dagster_dev_command(host, port)), env=env,
+                                  start_new_session=True, preexec_fn=_default_signals, pass_fds=(watched,))
+    except BaseException:
+        os.close(parent_alive)
+        raise
+    finally:
+        os.close(watched)
     print(f"film: Dagster UI on http://{host}:{port} (FILM_HOME={film_home()}); Ctrl-C stops it", file=sys.stderr,
           flush=True)
     stopping = []
@@ -50,7 +65,9 @@ def serve(host: str = "127.0.0.1", port: int = 3000) -> int:
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
-        _signal_group(server.pid, signal.SIGKILL)  # anything still in its session
+        _signal_group(server.pid, signal.SIGKILL)  # anything still in its process group,
+        stop_session(server.pid, grace=0)  # or in its session (the watchdog included)
+        os.close(parent_alive)
     return 0 if stopping else code
 
 

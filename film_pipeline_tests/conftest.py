@@ -7,13 +7,19 @@ store and ffmpeg) and `system/` (the `film` command as a subprocess, the UI, the
 The baseline (a real render through a real Dagster instance) is made once per test session;
 each incremental test copies it, edits film.yaml and renders again, so tests never depend on
 one another's edits.
+
+At its end the test run checks that no process it started is still alive (see
+pytest_sessionfinish): a server, worker or child a test forgot fails the run, and is killed.
 """
 
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
@@ -146,3 +152,72 @@ def rendered(baseline, tmp_path, monkeypatch) -> Path:
     shutil.copytree(baseline, root)
     monkeypatch.setenv("FILM_HOME", str(root))
     return root / "films" / "mini"
+
+
+# Every process a test run starts, however deep, inherits this variable from the controller (its
+# environment at exec, as /proc/PID/environ shows it, stays even if the process changes its own).
+# Its value lists one token per nested run, so a pytest run inside a test keeps the outer token.
+# Not FILM_*: tests that clear the caller's FILM_* settings would drop it.
+RUN_MARKER = "FILMTESTS_RUN"
+LEFTOVER_GRACE = float(os.environ.get("FILMTESTS_LEFTOVER_GRACE", "30"))  # seconds to exit after the last test
+_RUN_TOKEN = pytest.StashKey[str]()
+
+
+def pytest_configure(config):
+    """In the controller only (xdist workers inherit its environment): mark this run's processes."""
+    if hasattr(config, "workerinput"):
+        return
+    token = uuid.uuid4().hex
+    config.stash[_RUN_TOKEN] = token
+    os.environ[RUN_MARKER] = " ".join(filter(None, [os.environ.get(RUN_MARKER, ""), token]))
+
+
+def processes_of_run(token: str) -> list[tuple[int, str]]:
+    """(pid, command line) of the live processes, other than this one, that carry the run's token."""
+    found = []
+    prefix = f"{RUN_MARKER}=".encode()
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            # a zombie's environ reads empty: exited, it is only waiting for its parent to reap it
+            environ = Path(entry.path, "environ").read_bytes().split(b"\0")
+            if not any(item.startswith(prefix) and token.encode() in item[len(prefix):].split() for item in environ):
+                continue
+            command = Path(entry.path, "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        found.append((int(entry.name), command))
+    return found
+
+
+@pytest.hookimpl(trylast=True)  # after xdist's own, which stops its workers
+def pytest_sessionfinish(session):
+    """In the controller: after a grace period, no process this run started may be left. Any that
+    is fails the run (even one whose tests all passed), is listed, and is killed."""
+    token = session.config.stash.get(_RUN_TOKEN, None)
+    if token is None:  # an xdist worker
+        return
+    deadline = time.monotonic() + LEFTOVER_GRACE
+    while (left := processes_of_run(token)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    if not left:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    write = reporter.write_line if reporter else (lambda line, **_: print(line, file=sys.stderr))
+    write("")
+    write(f"{len(left)} process(es) this test run started outlived it by {LEFTOVER_GRACE:.0f} s; killing them:",
+          red=True, bold=True)
+    for pid, command in left:
+        write(f"  pid {pid}: {command[:300]}", red=True)
+    for _ in range(20):  # their children forked meanwhile carry the token too
+        for pid, _command in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        time.sleep(0.2)
+        if not (left := processes_of_run(token)):
+            break
+    if session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

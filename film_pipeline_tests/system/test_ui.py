@@ -1,8 +1,9 @@
 """`film ui` for real: the webserver and daemon on 127.0.0.1, GraphQL, the sensor through the
-daemon, a headless Chromium on the asset graph, and a clean stop with no process left behind.
+daemon, a headless Chromium on the asset graph, a clean stop with no process left behind, and
+nothing left behind either when `film ui` is killed outright.
 
 The tests share one server and run in file order on one xdist worker (`--dist loadgroup`); the
-last one stops it.
+one that stops it comes after the others that use it. The last test starts a server of its own.
 """
 
 import json
@@ -146,3 +147,54 @@ def test_sigterm_stops_the_ui_and_every_child(ui):
     assert processes_with(marker) == []
     with pytest.raises(OSError):
         urllib.request.urlopen(f"{ui.url}/server_info", timeout=5)
+
+
+def session_of(pid: int) -> list[int]:
+    """The live processes (zombies left out) of the session `pid` leads."""
+    members = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit():
+                state, _ppid, _group, session = (proc / "stat").read_text().rsplit(")", 1)[1].split()[:4]
+                if state != "Z" and int(session) == pid:
+                    members.append(int(proc.name))
+        except OSError:
+            continue
+    return members
+
+
+def children_of(pid: int) -> list[int]:
+    return [int(child) for task in Path(f"/proc/{pid}/task").iterdir()
+            for child in (task / "children").read_text().split()]
+
+
+def test_nothing_outlives_a_ui_killed_outright(baseline, tmp_path):
+    """`kill -9` of `film ui` alone (no clean-up of its own can run): dagster dev, its webserver,
+    daemon, code servers and run workers, all in a session of their own, go too."""
+    home = tmp_path / "home"
+    shutil.copytree(baseline, home)
+    marker = f"FILM_HOME={home}"
+    process, url = launch_ui({**os.environ, "FILM_HOME": str(home)}, home / "ui.log")
+    dagster_dev = None
+    try:
+        (dagster_dev,) = children_of(process.pid)
+        members = session_of(dagster_dev)
+        assert len(members) >= 4, members  # dagster dev, its watchdog, the webserver, the daemon (and code servers)
+        process.kill()  # SIGKILL, to film ui's pid alone
+        assert process.wait(timeout=10) == -signal.SIGKILL
+        deadline = time.monotonic() + 60
+        while (session_of(dagster_dev) or processes_with(marker)) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert session_of(dagster_dev) == [] and processes_with(marker) == [], (processes_with(marker),
+                                                                                 (home / "ui.log").read_text()[-3000:])
+        with pytest.raises(OSError):
+            urllib.request.urlopen(f"{url}/server_info", timeout=5)
+    finally:  # a failed check leaves nothing behind either
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        for pid in session_of(dagster_dev) if dagster_dev else []:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass

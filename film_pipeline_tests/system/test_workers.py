@@ -1,17 +1,23 @@
 """Renders through Dagster's Celery executor: a real redis-server and two `dagster-celery worker`
 processes started by `film workers up` on 127.0.0.1, `film render` with FILM_BROKER set.
 
-The tests share the workers and run in file order on one xdist worker; the last one kills a
-worker mid-render.
+The tests of one xdist worker share a cluster, whatever the distribution: `make test` keeps them
+together (`--dist loadgroup`), but a plain `pytest -n 2` may split them, and then each xdist
+worker has a cluster of its own (its own FILM_HOME, Redis port and workers; clusters start one at
+a time, so two never race for a port). No test relies on another having run before it: a test
+that starts finds two live workers (the one that kills a worker leaves the cluster to be
+restarted) and a film that was rendered last.
 """
 
 import ast
+import fcntl
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -19,6 +25,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from film_pipeline.processes import alive
 from film_pipeline.workers import WorkerSettings, celery_app
 from film_pipeline_tests.conftest import edit_film, launch_ui, shot
 
@@ -28,6 +35,10 @@ pytestmark = [pytest.mark.xdist_group("celery-workers"),
 FILM = str(Path(sys.executable).with_name("film"))
 SHOT_CHAIN = {"storyboard", "clip", "upscaled_clip"}
 LOST_AFTER = "10"  # seconds before a dead worker's task goes to another (the default is 30 min)
+# `film workers up` picks a free port and only then starts Redis on it: two at once (two xdist
+# workers, or two test runs on this machine) could pick the same one, and the second would find
+# the first's Redis answering. One at a time, a port in use is never picked.
+UP_LOCK = Path(tempfile.gettempdir()) / "film-pipeline-tests-workers-up.lock"
 
 
 class Cluster:
@@ -35,6 +46,20 @@ class Cluster:
         self.home, self.film_dir = home, home / "films" / "mini"
         self.env = {**os.environ, "FILM_HOME": str(home), "FILM_WORKER_LOST_AFTER": LOST_AFTER}
         self.env.pop("FILM_BROKER", None)
+
+    def up(self) -> None:
+        self.env.pop("FILM_BROKER", None)
+        with open(UP_LOCK, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            up = self.film("workers", "up", "2", timeout=240)
+        assert up.returncode == 0, up.stderr + self.logs()
+        exports = self.film("workers", "env").stdout
+        self.env.update(line.removeprefix("export ").split("=", 1) for line in exports.splitlines())
+        assert self.env["FILM_BROKER"].startswith("redis://127.0.0.1:")
+
+    def all_alive(self) -> bool:
+        record = self.record()
+        return alive(record["broker_pid"]) and all(alive(pid) for pid in record["workers"].values())
 
     def film(self, *args, timeout=300, **env) -> subprocess.CompletedProcess:
         return subprocess.run([FILM, *args], env={**self.env, **env}, capture_output=True, text=True, timeout=timeout)
@@ -69,7 +94,6 @@ class Cluster:
 
     def step_history(self, run_id: str, step: str) -> tuple[list[str], bool]:
         """The workers a step of a run started on, in order, and whether it succeeded."""
-        os.environ["DAGSTER_HOME"] = str(self.home / "dagster")
         events = [e.dagster_event for e in self._run_logs(run_id) if e.dagster_event and e.step_key == step]
         started_on = [str(getattr(e.engine_event_data.metadata["Celery worker"], "value",
                                   e.engine_event_data.metadata["Celery worker"]))
@@ -77,7 +101,6 @@ class Cluster:
         return started_on, any(e.is_step_success for e in events)
 
     def materialization(self, asset: str, shot_id: str | None) -> dict:
-        os.environ["DAGSTER_HOME"] = str(self.home / "dagster")
         with dg.DagsterInstance.get() as instance:
             key = dg.AssetKey(["mini", asset])
             records = instance.fetch_materializations(
@@ -86,17 +109,24 @@ class Cluster:
 
 
 @pytest.fixture(scope="module")
-def cluster(baseline, tmp_path_factory):
+def started_cluster(baseline, tmp_path_factory):
     home = tmp_path_factory.mktemp("celery") / "home"
     shutil.copytree(baseline, home)
     cluster = Cluster(home)
-    up = cluster.film("workers", "up", "2", timeout=240)
-    assert up.returncode == 0, up.stderr + cluster.logs()
-    exports = cluster.film("workers", "env").stdout
-    cluster.env.update(line.removeprefix("export ").split("=", 1) for line in exports.splitlines())
-    assert cluster.env["FILM_BROKER"].startswith("redis://127.0.0.1:")
+    cluster.up()
     yield cluster
     cluster.film("workers", "down", timeout=120)
+
+
+@pytest.fixture
+def cluster(started_cluster, monkeypatch):
+    """The module's cluster with its broker and both workers alive (restarted if a test before
+    this one killed one), and this process's Dagster instance on its home for this test alone."""
+    if not started_cluster.all_alive():
+        started_cluster.film("workers", "down", timeout=120)
+        started_cluster.up()
+    monkeypatch.setenv("DAGSTER_HOME", str(started_cluster.home / "dagster"))
+    return started_cluster
 
 
 def test_the_workers_serve_both_queues(cluster):
@@ -143,7 +173,6 @@ def test_a_save_in_the_ui_renders_on_the_workers(cluster):
     process, _ = launch_ui({**cluster.env, "FILM_SENSOR_INTERVAL": "2"}, cluster.home / "ui.log")
     try:
         edit_film(cluster.film_dir, lambda doc: shot(doc, "a").__setitem__("prompt", "a harbour in the snow"))
-        os.environ["DAGSTER_HOME"] = str(cluster.home / "dagster")
         deadline = time.monotonic() + 240
         while True:
             with dg.DagsterInstance.get() as instance:
