@@ -89,6 +89,9 @@ class ArtifactCache:
             manifest = store.read_json(manifest_key)
             try:
                 for stored in manifest["files"].values():
+                    # the store must hold it: a good copy in a local cache (S3) does not count
+                    if not store.exists(stored["key"]):
+                        raise FileNotFoundError(stored["key"])
                     store.local_path(stored["key"], stored["sha256"])
                 return manifest
             except FileNotFoundError:
