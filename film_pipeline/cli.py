@@ -6,7 +6,7 @@ Exit codes (film_pipeline.errors): 0 success; 1 a render step failed (the summar
 or `verify` found damage it did not repair; 2 bad input (film.yaml, profile, arguments); 3 another
 render holds FILM_HOME; 4 the object store is down or refuses the credentials; 5 the Celery
 workers or their broker cannot be used; 6 FILM_HOME or the store's directory cannot be written
-(disk full, read-only, no permission); 130 interrupted (Ctrl-C). Errors are one clear message,
+(disk full, read-only, no permission, or FILM_HOME damaged); 130 interrupted (Ctrl-C). Errors are one clear message,
 never a traceback; nothing already rendered is ever deleted.
 """
 
@@ -35,13 +35,16 @@ def main(argv: list[str] | None = None) -> int:
     from film_pipeline.profiles import ProfileError
     from film_pipeline.defs.jobs import ObservationError
     from film_pipeline.curation import CurationError
-    from film_pipeline.home import film_home
+    from film_pipeline.home import HomeError, check_home, film_home
     from film_pipeline.planning import ForceError
     from film_pipeline.render import RenderBusyError
     from film_pipeline.store.s3 import StoreAuthError, StoreUnavailableError
 
     try:
+        check_home()
         return args.handler(args)
+    except HomeError as error:
+        return _fail(error, errors.CANNOT_WRITE)
     except (FilmError, ProfileError, ObservationError, CurationError, ForceError) as error:
         return _fail(error, errors.BAD_INPUT)
     except (StoreUnavailableError, StoreAuthError) as error:
@@ -55,9 +58,24 @@ def main(argv: list[str] | None = None) -> int:
         return errors.INTERRUPTED
     except Exception as error:
         problem = errors.cannot_write(error, film_home())
-        if problem is None:
-            raise
-        return _fail(problem, errors.CANNOT_WRITE)
+        if problem is not None:
+            return _fail(problem, errors.CANNOT_WRITE)
+        return _unexpected(args.command, error)
+
+
+def _unexpected(command: str, error: Exception) -> int:
+    """A failure nobody foresaw: one line that names the command and the error, the traceback
+    only when asked for (FILM_DEBUG=1). Nothing rendered is lost: renders write before they record."""
+    import os
+    import traceback
+
+    if os.environ.get("FILM_DEBUG"):
+        traceback.print_exception(error)
+    said = (str(error).splitlines() or [""])[0][:300]
+    print(f"film: `film {command}` failed unexpectedly ({type(error).__name__}{': ' + said if said else ''}); "
+          f"this is a bug in film: please report it, with the output of the same command run with FILM_DEBUG=1. "
+          f"Nothing already rendered is lost", file=sys.stderr)
+    return errors.STEP_FAILED
 
 
 def _fail(error: BaseException, code: int) -> int:

@@ -5,6 +5,13 @@ Layout (default `./data`):
   store/                   the local artifact store (content-addressed)
   dagster/                 DAGSTER_HOME: dagster.yaml and the SQLite run/event storage
   films.json               every film dir `film render` has seen, so the UI shows it too
+  render.lock              held by the one render that may write at a time
+  seaweedfs/ workers/      the local S3 server's and the Celery workers' state (pids, ports, keys)
+  cache/                   local copies of objects read from an S3 store
+
+`check_home` refuses a FILM_HOME that is not laid out this way (a file where a folder belongs,
+FILM_HOME itself a file) and `read_state` a state file that is not what film wrote, each with a
+`HomeError` that names the path and what to do, before anything is written.
 """
 
 import json
@@ -16,6 +23,49 @@ from film_pipeline.film import film_location, film_slug
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE_YAML = "telemetry:\n  enabled: false\n"
+FOLDERS = ("films", "store", "dagster", "seaweedfs", "workers", "cache")
+FILES = ("films.json", "render.lock", "dagster/dagster.yaml", "seaweedfs/server.json", "seaweedfs/keys.json",
+         "workers/workers.json")
+
+
+class HomeError(RuntimeError):
+    """FILM_HOME is not laid out as film left it, or one of its state files is damaged."""
+
+
+def check_home() -> Path:
+    """FILM_HOME, checked: a folder (or not there yet) under folders, its parts of the right kind."""
+    home = film_home()
+    for path in (home, *home.parents):
+        if path.exists() and not path.is_dir():
+            raise HomeError(f"FILM_HOME {home} cannot be used: {path} is a file, not a folder; point FILM_HOME at "
+                            f"a folder, or move the file away")
+    for name in FOLDERS:
+        if (home / name).exists() and not (home / name).is_dir():
+            raise HomeError(f"{home / name} is a file where film keeps a folder; move it aside (nothing of film's "
+                            f"is in it), then run the same command again")
+    for name in FILES:
+        if (home / name).is_dir():
+            raise HomeError(f"{home / name} is a folder where film keeps a file; move it aside, then run the "
+                            f"same command again")
+    return home
+
+
+def read_state(path: Path, fields: dict[str, type], remedy: str) -> dict | None:
+    """A JSON state file film wrote under FILM_HOME: None when there is none; a HomeError that
+    says `remedy` when it is not a JSON object with these fields of these types."""
+    try:
+        value = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (ValueError, UnicodeDecodeError):
+        value = None
+    wrong = [name for name, kind in fields.items()
+             if not isinstance(value, dict) or not isinstance(value.get(name), kind) or isinstance(value.get(name), bool)
+             and kind is not bool]
+    if not isinstance(value, dict) or wrong:
+        what = "not a JSON object" if not isinstance(value, dict) else f"no valid {', '.join(wrong)}"
+        raise HomeError(f"{path} is damaged ({what}); film wrote it and reads it back. {remedy}")
+    return value
 
 
 def film_home() -> Path:
@@ -44,8 +94,17 @@ def get_instance():
     """The persistent Dagster instance the CLI and `dagster dev` share."""
     from dagster import DagsterInstance
 
+    from dagster._core.errors import DagsterInvalidConfigError
+    from dagster_shared.check import CheckError
+    from yaml import YAMLError
+
     os.environ["DAGSTER_HOME"] = str(dagster_home())
-    return DagsterInstance.get()
+    try:
+        return DagsterInstance.get()
+    except (DagsterInvalidConfigError, CheckError, YAMLError) as error:
+        said = str(error).splitlines()[0][:300]
+        raise HomeError(f"{dagster_home() / 'dagster.yaml'} is not a valid Dagster instance configuration ({said}); "
+                        f"fix it, or delete it and film writes its default again") from None
 
 
 def _registry_path() -> Path:
@@ -53,10 +112,12 @@ def _registry_path() -> Path:
 
 
 def registered_films() -> dict[str, Path]:
-    try:
-        return {slug: Path(path) for slug, path in json.loads(_registry_path().read_text()).items()}
-    except (FileNotFoundError, json.JSONDecodeError):
-        return {}
+    films = read_state(_registry_path(), {}, "It lists the film folders rendered from outside FILM_HOME/films; "
+                       "delete it, and `film render` those films again to list them") or {}
+    if not all(isinstance(path, str) for path in films.values()):
+        raise HomeError(f"{_registry_path()} is damaged (a film's folder is not a path); delete it, and "
+                        f"`film render` the films outside FILM_HOME/films again to list them")
+    return {slug: Path(path) for slug, path in films.items()}
 
 
 def register_film(film_dir: Path) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from film_pipeline.home import dagster_home, film_home, get_instance
+from film_pipeline.home import HomeError, dagster_home, film_home, get_instance, read_state
 from film_pipeline.processes import HOST, alive, free_port, stop_group
 from film_pipeline.workers import WorkerConfigError, WorkerSettings, celery_app
 
@@ -89,9 +89,8 @@ def up(count: int, port: int | None = None, timeout: float = 180.0) -> Workers:
 
 def status() -> Workers | None:
     """The workers `up` started, if any of them is still alive."""
-    try:
-        record = json.loads((workers_dir() / "workers.json").read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
+    record = _read_record()
+    if record is None:
         return None
     workers = Workers(record["broker"], record["workers"], record.get("broker_pid"))
     return workers if any(alive(pid) for pid in workers.workers.values()) else None
@@ -99,15 +98,25 @@ def status() -> Workers | None:
 
 def down() -> bool:
     """Stop every worker (a worker finishes its task first, up to 30 s), then the broker it started."""
-    try:
-        record = json.loads((workers_dir() / "workers.json").read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
+    record = _read_record()
+    if record is None:
         return False
     stopped = [stop_group(pid, timeout=30.0) for pid in record["workers"].values()]
     if record.get("broker_pid"):
         stop_group(record["broker_pid"])
     (workers_dir() / "workers.json").unlink(missing_ok=True)
     return any(stopped)
+
+
+def _read_record() -> dict | None:
+    record = read_state(workers_dir() / "workers.json", {"broker": str, "workers": dict},
+                        "It records the workers `film workers up` started: if no `celery` process runs (`ps -ef | grep "
+                        "celery`), delete it and `film workers up` again")
+    pids = list(record["workers"].values()) + [record.get("broker_pid")] if record else []
+    if record and not all(isinstance(pid, int) and pid > 1 for pid in pids if pid is not None):
+        raise HomeError(f"{workers_dir() / 'workers.json'} is damaged (a pid that is not a process id); if no "
+                        f"`celery` process runs, delete it and `film workers up` again")
+    return record
 
 
 def _record(workers: Workers) -> None:

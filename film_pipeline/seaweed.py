@@ -17,6 +17,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from film_pipeline.home import HomeError, read_state
 from film_pipeline.processes import HOST, alive, free_port, stop_group
 
 PORT_FLAGS = ("master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port", "filer.port.grpc",
@@ -63,9 +64,8 @@ def start(root: Path, port: int | None = None, timeout: float = 30.0) -> Server:
         return running
     root.mkdir(parents=True, exist_ok=True)
     keys_file = root / "keys.json"
-    if keys_file.exists():  # the same keys across restarts: clients keep working
-        keys = json.loads(keys_file.read_text())
-    else:
+    keys = _read_keys(root)
+    if keys is None:  # else the same keys across restarts: clients keep working
         keys = {"access_key": "film" + secrets.token_hex(8), "secret_key": secrets.token_urlsafe(30)}
         _write_private(keys_file, json.dumps(keys))
     identity = {"name": "film", "actions": ["Admin", "Read", "Write", "List", "Tagging"],
@@ -106,10 +106,8 @@ def _answers(port: int) -> bool:
 
 def status(root: Path) -> Server | None:
     """The server running under `root`, if it is up."""
-    try:
-        record = json.loads((root / "server.json").read_text())
-        keys = json.loads((root / "keys.json").read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
+    record, keys = _read_record(root), _read_keys(root)
+    if record is None or keys is None:
         return None
     if not alive(record["pid"]) or not _answers(record["port"]):
         return None
@@ -118,8 +116,20 @@ def status(root: Path) -> Server | None:
 
 def stop(root: Path, timeout: float = 15.0) -> bool:
     """Stop the server by its recorded pid (and its process group); its data stays."""
-    try:
-        pid = json.loads((root / "server.json").read_text())["pid"]
-    except (FileNotFoundError, json.JSONDecodeError):
-        return False
-    return stop_group(pid, timeout)
+    record = _read_record(root)
+    return stop_group(record["pid"], timeout) if record else False
+
+
+def _read_record(root: Path) -> dict | None:
+    remedy = ("It records the local S3 server's pid and port: if no `weed` process runs (`ps -ef | grep weed`), "
+              "delete it and `film store up` again; the stored objects are kept")
+    record = read_state(root / "server.json", {"pid": int, "port": int}, remedy)
+    if record and not (record["pid"] > 1 and 0 < record["port"] < 65536):  # pid 1 or -1 would signal init or all
+        raise HomeError(f"{root / 'server.json'} is damaged (no valid pid or port). {remedy}")
+    return record
+
+
+def _read_keys(root: Path) -> dict | None:
+    return read_state(root / "keys.json", {"access_key": str, "secret_key": str},
+                      "It holds the local S3 server's keys: stop the server (`film store down`), delete the file, "
+                      "and `film store up` makes new ones; the stored objects are kept")
