@@ -47,6 +47,9 @@ class MotionRequest:
     caption: str
     seed: int
     take: int = 1  # clip takes after the first are alternatives: a backend may vary more than the seed
+    # the shot's last keyframe (`end_prompt`): the clip ends on it; a family without first-and-last-frame
+    # conditioning says what it does instead in `facts`
+    end_keyframe: Image.Image | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,10 @@ class KeyframeBackend(Protocol):
 
 
 class MotionBackend(Protocol):
+    """`animate` yields exactly `request.frames` frames of `request.size`. A backend may also have
+    `facts(request) -> dict`: what the model was really asked for (its family, native frame count
+    and size, how the request was rounded to the family's rules), recorded in the clip's metadata."""
+
     name: str
     version: str
 
@@ -190,14 +197,14 @@ def _backend_class(stage: str, name: str) -> type:
 @cache
 def _load_builtin_backends() -> None:
     """Register the built-in backends; the heavy ones import torch/diffusers only when created."""
-    from film_pipeline.backends import (camera, diffusion, image_text, keyframe, neural_audio, realesrgan, resample, score,
-                                        text, voice)
+    from film_pipeline.backends import (camera, image2video, image_text, keyframe, neural_audio, realesrgan, resample,
+                                        score, sd_upscale, text, text2image, voice)
 
     for stage, cls in (
-        ("keyframe", keyframe.ProceduralKeyframe), ("keyframe", diffusion.DiffusersText2Image),
-        ("motion", camera.CameraMove), ("motion", diffusion.DiffusersImage2Video),
+        ("keyframe", keyframe.ProceduralKeyframe), ("keyframe", text2image.DiffusersText2Image),
+        ("motion", camera.CameraMove), ("motion", image2video.DiffusersImage2Video),
         ("upscale", resample.LanczosUpscaler), ("upscale", realesrgan.RealEsrganUpscaler),
-        ("upscale", diffusion.DiffusersX4Upscaler),
+        ("upscale", sd_upscale.DiffusersX4Upscaler),
         ("music", score.ProceduralScore), ("music", neural_audio.MusicgenScore),
         ("speech", voice.EspeakVoice), ("speech", neural_audio.PiperVoice), ("speech", neural_audio.VitsVoice),
         ("text", text.TransformersText), ("scorer", image_text.ClipScore),

@@ -24,10 +24,19 @@ def cache_root() -> Path:
     return Path(os.environ.get("FILM_MODEL_CACHE") or film_home() / "models")
 
 
+def builders() -> dict:
+    """Every tiny replica by name: the ones here, and one module per kind of model beside this one."""
+    from film_pipeline.models import tiny_audio, tiny_keyframe, tiny_motion
+
+    return {**BUILDERS, **tiny_keyframe.BUILDERS, **tiny_motion.BUILDERS, **tiny_audio.BUILDERS}
+
+
 def tiny_model_path(name: str) -> Path:
     """Build the tiny model once (under a lock: parallel renders may ask at the same time)."""
-    if name not in BUILDERS:
-        raise ValueError(f"no tiny model `{name}`; known: {', '.join(sorted(BUILDERS))}")
+    name = ALIASES.get(name, name)
+    known = builders()
+    if name not in known:
+        raise ValueError(f"no tiny model `{name}`; known: {', '.join(sorted(known | ALIASES))}")
     path = cache_root() / "tiny" / f"{name}-v{BUILDER_VERSION}"
     if (path / ".complete").exists():
         return path
@@ -37,7 +46,7 @@ def tiny_model_path(name: str) -> Path:
         if not (path / ".complete").exists():
             shutil.rmtree(path, ignore_errors=True)
             torch.manual_seed(0)
-            BUILDERS[name](path)
+            known[name](path)
             (path / ".complete").touch()
     return path
 
@@ -230,6 +239,9 @@ def build_clip(path: Path) -> None:
     image_processor = CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
     CLIPProcessor(image_processor=image_processor, tokenizer=tokenizer).save_pretrained(path)
 
+
+# the family names of the two first replicas (`tiny:sd15` is `tiny:stable-diffusion`)
+ALIASES = {"sd15": "stable-diffusion", "svd": "stable-video-diffusion"}
 
 BUILDERS = {
     "clip": build_clip,

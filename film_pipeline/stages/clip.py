@@ -34,6 +34,7 @@ def render(spec: dict, board_info: dict, pick: int, keyframe: Path, keyframe_key
         write_video(takes[clip_take], backend.animate(image, request), spec["fps"], tuple(spec["size"]))
         scores[clip_take] = clip_scores(read_video(takes[clip_take]))
         log.info(f"clip[{shot}] take {clip_take}: score {scores[clip_take]['total']:.3f}")
+    facts = backend.facts(request) if hasattr(backend, "facts") else {}
     best = best_take(scores)
     chosen = best if spec.get("clip_pick", "best") == "best" else spec["clip_pick"]
     path, still, preview = takes[chosen], workdir / "frame.png", workdir / "preview.webp"
@@ -47,4 +48,4 @@ def render(spec: dict, board_info: dict, pick: int, keyframe: Path, keyframe_key
                    "pick": pick, "keyframe": keyframe_key, "seed": board_info["seed"],
                    "clip_takes": len(takes), "clip_take": chosen, "clip_best": best,
                    "clip_scores": {str(t): v for t, v in scores.items()},
-                   "take_scores": {"md": scores_table(scores, best)}}
+                   "take_scores": {"md": scores_table(scores, best)}, **facts}

@@ -7,7 +7,8 @@ import pytest
 from PIL import Image, ImageDraw
 
 from film_pipeline.backends import MotionRequest, _instance, backend_for, backend_id
-from film_pipeline.backends.diffusion import DiffusersImage2Video, DiffusersText2Image, retime
+from film_pipeline.backends.image2video import DiffusersImage2Video, retime
+from film_pipeline.backends.text2image import DiffusersText2Image
 from film_pipeline.backends.neural_audio import PiperVoice, VoiceError
 from film_pipeline.backends.realesrgan import RealEsrganUpscaler
 from film_pipeline.home import get_instance
@@ -198,7 +199,7 @@ def test_a_characters_reference_image_conditions_every_shot_they_are_in(fresh_mo
 
 
 def test_the_diffusion_x4_upscaler_backend_upscales_by_any_factor(fresh_models):
-    from film_pipeline.backends.diffusion import DiffusersX4Upscaler
+    from film_pipeline.backends.sd_upscale import DiffusersX4Upscaler
 
     upscaler = DiffusersX4Upscaler(model="tiny:sd-x4-upscaler", steps=2)
     frame = np.asarray(_cartoon(32))
