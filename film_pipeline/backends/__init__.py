@@ -62,6 +62,9 @@ class CueRequest:
 
 
 class KeyframeBackend(Protocol):
+    """`paint` returns an image of `request.size`. A backend may also have `facts(request) -> dict`:
+    the model family and how the request was fitted to its rules, recorded in the metadata."""
+
     name: str
     version: str
 

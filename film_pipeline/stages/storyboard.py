@@ -35,6 +35,7 @@ def render(spec: dict, shot: str, backends: Backends, store: ArtifactStore, film
         painted.append(image)
         log.info(f"storyboard[{shot}] take {take}/{spec['takes']} painted, score {scores[take]['total']:.3f}")
     best = best_take(scores)
+    facts = backend.facts(request) if hasattr(backend, "facts") else {}  # the family's rules as applied
     if spec["takes"] > 1:  # the takes side by side with their scores, the best one starred
         files["takes_sheet"] = workdir / "takes.png"
         edit.contact_sheet([(take_label(t, scores[t], t == best), img) for t, img in enumerate(painted, 1)],
@@ -46,4 +47,5 @@ def render(spec: dict, shot: str, backends: Backends, store: ArtifactStore, film
                    "model": model_id(spec["backend"]), "device": device_of(backend), "seed": spec["seed"],
                    "takes": spec["takes"], "best_take": best, "scores": {str(t): v for t, v in scores.items()},
                    "take_scores": {"md": scores_table(scores, best)},
-                   "caption": f"{shot} · {spec['prompt']}", "width": spec["size"][0], "height": spec["size"][1]}
+                   "caption": f"{shot} · {spec['prompt']}", "width": spec["size"][0], "height": spec["size"][1],
+                   **facts}
