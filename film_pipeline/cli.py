@@ -1,6 +1,6 @@
 """The `film` command: render, plan, status and verify of a film; takes, pick, history, rollback
 and cost for curating it; `film ui` for Dagster's UI; `film workers` for Celery workers on this
-machine.
+machine; `film models` and `film doctor` for what this machine has and lacks.
 
 Exit codes (film_pipeline.errors): 0 success; 1 a render step failed (the summary names the shot),
 or `verify` found damage it did not repair; 2 bad input (film.yaml, profile, arguments); 3 another
@@ -56,6 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"film: interrupted; {RESUME}", file=sys.stderr)
         return errors.INTERRUPTED
+    except BrokenPipeError:  # `film ... | head`: the reader has all it wants; say nothing more
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's own flush at exit stays quiet
+        return errors.STEP_FAILED
     except Exception as error:
         problem = errors.cannot_write(error, film_home())
         if problem is not None:
@@ -142,6 +147,14 @@ def _parser() -> argparse.ArgumentParser:
     cost.add_argument("--gpu-hour", type=float, help="USD per GPU-hour (default $FILM_GPU_HOUR_PRICE or 2.00)")
     cost.add_argument("--cpu-hour", type=float, help="USD per CPU-hour (default $FILM_CPU_HOUR_PRICE or 0.10)")
     cost.set_defaults(handler=_cost)
+    models = commands.add_parser("models", help="the checkpoints a profile needs, which are on disk, how to get "
+                                                "the rest")
+    models.add_argument("--profile", default="preview", help="model profile (default: preview)")
+    models.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    models.set_defaults(handler=_models)
+    doctor = commands.add_parser("doctor", help="check that this machine can render (exit 0 when `preview` can run)")
+    doctor.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    doctor.set_defaults(handler=_doctor)
     for command in (render, plan, status, verify):
         command.add_argument("film_dir", type=Path, help="the film's directory (holding film.yaml)")
     for command in (render, plan, status, verify, takes, pick, history, rollback, cost):
@@ -464,6 +477,31 @@ def _cost(args) -> int:
             print(f"    {name:<16} {total['seconds']:>9.1f} s  ${total['usd']:.4f}")
     print(f"spent so far: {spent['total']['seconds']:.1f} s, ${spent['total']['usd']:.4f} in {spent['renders']} renders")
     return 0
+
+
+def _models(args) -> int:
+    from film_pipeline import inventory
+
+    needs = inventory.inventory(args.profile)
+    if args.json:
+        print(json.dumps(inventory.report(args.profile, needs), indent=1))
+    else:
+        print(inventory.table(args.profile, needs))
+    return 0
+
+
+def _doctor(args) -> int:
+    from film_pipeline import doctor
+
+    checks = doctor.run_checks()
+    if args.json:
+        print(json.dumps(doctor.report(checks), indent=1))
+    else:
+        print(doctor.table(checks))
+    ok = all(check.ok for check in checks)
+    if not args.json:  # the summary: on stdout when the default profile can run, else the `film:` line on stderr
+        print(doctor.summary(checks) if ok else f"film: {doctor.summary(checks)}", file=sys.stdout if ok else sys.stderr)
+    return errors.OK if ok else errors.STEP_FAILED
 
 
 def _ui(args) -> int:
