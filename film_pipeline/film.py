@@ -33,7 +33,7 @@ SCHEDULE_KEYS = ("cron", "profile", "timezone")
 NIGHTLY_CRON = "0 2 * * *"
 SHOT_KEYS = (
     "id", "prompt", "duration", "characters", "camera", "motion", "narration", "voice",
-    "transition", "seed", "takes", "pick", "clip_takes", "clip_pick",
+    "transition", "seed", "takes", "pick", "clip_takes", "clip_pick", "end_prompt", "continues",
 )
 CHARACTER_KEYS = ("description", "seed")
 CUE_KEYS = ("id", "prompt", "start", "end")
@@ -88,6 +88,13 @@ class Shot:
     pick: int | None = None        # None: the best-scoring keyframe take
     clip_takes: int = 1
     clip_pick: int | None = None   # None: the best-scoring clip take
+    end_prompt: str | None = None  # a second keyframe, the shot's last frame: the clip moves from one to the other
+    continues: bool = False        # the shot starts on the previous shot's last frame (a take across shots)
+
+
+# Shot fields added after films were rendered: left out of the film's spec at their defaults, so a
+# film that does not use them keeps every data version it had.
+LATER_SHOT_FIELDS = {"end_prompt": None, "continues": False}
 
 
 @dataclass(frozen=True)
@@ -114,6 +121,11 @@ class Film:
 
     def shot(self, shot_id: str) -> Shot:
         return next(s for s in self.shots if s.id == shot_id)
+
+    def continued_from(self, shot_id: str) -> str | None:
+        """The shot whose last frame this one starts on (`continues: true`), if any."""
+        index = next(i for i, s in enumerate(self.shots) if s.id == shot_id)
+        return self.shots[index - 1].id if self.shots[index].continues and index > 0 else None
 
 
 def film_location(film_dir: Path | str) -> Path:
@@ -419,6 +431,14 @@ class _Parser(_Reader):
                           f"did you mean `{close[0]}`?" if close else "define it under `characters:`")
         takes, pick = self.takes(spec, where, "takes", "pick")
         clip_takes, clip_pick = self.takes(spec, where, "clip_takes", "clip_pick")
+        end_prompt = self.value(spec, "end_prompt", str, where)
+        if end_prompt is not None and not end_prompt.strip():
+            self.fail(spec, "end_prompt", f"`end_prompt` in {where} is empty",
+                      "describe the shot's last frame, or remove `end_prompt`")
+        continues = self.value(spec, "continues", bool, where, False)
+        if continues and index == 0:
+            self.fail(spec, "continues", f"{where} is the first shot: there is no shot before it to continue from",
+                      "remove `continues`, or move the shot after the one it continues")
         return Shot(
             id=shot_id, prompt=prompt, duration=duration, characters=tuple(cast),
             camera=self.choice(spec, "camera", CAMERAS, where, "static"),
@@ -427,7 +447,8 @@ class _Parser(_Reader):
             voice=self.value(spec, "voice", str, where),
             transition=self.choice(spec, "transition", TRANSITIONS, where, "cut"),
             seed=self.bounded(spec, "seed", where, 0, 2**31 - 1, derived_seed(film_seed, shot_id)),
-            takes=takes, pick=pick, clip_takes=clip_takes, clip_pick=clip_pick,
+            takes=takes, pick=pick, clip_takes=clip_takes, clip_pick=clip_pick, end_prompt=end_prompt,
+            continues=continues,
         )
 
     def takes(self, spec: CommentedMap, where: str, count_key: str, pick_key: str) -> tuple[int, int | None]:

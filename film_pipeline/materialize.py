@@ -41,7 +41,7 @@ from film_pipeline.workers import current_worker
 GENERATIONS: Counter = Counter()
 # `film render --force`: the steps of a run that render regardless of the store (JSON [[asset, shot]])
 FORCE_TAG = "film/force"
-PREVIEW_ROLES = ("take1", "takes_sheet", "poster", "contact_sheet", "frame")
+PREVIEW_ROLES = ("take1", "end", "takes_sheet", "poster", "contact_sheet", "frame")
 
 
 def forced_tag(steps: list[tuple[str, str | None]]) -> dict[str, str]:

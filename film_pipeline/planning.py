@@ -43,10 +43,19 @@ def forced_steps(film: Film, requested: list[str]) -> frozenset[tuple[str, str |
             raise ForceError(f"--force {argument}: {film.path} has no such shot or asset; use a shot "
                              f"({', '.join(shots[:8])}{', ...' if len(shots) > 8 else ''}), ASSET[SHOT] or an asset "
                              f"({', '.join(ASSET_NAMES)})")
-    return frozenset(_with_descendants(steps, shots))
+    return frozenset(_with_descendants(steps, shots, continuations(film)))
 
 
-def _with_descendants(steps: set, shots: list[str]) -> set:
+def continuations(film: Film) -> dict[str, list[str]]:
+    """shot -> the shots that start on its last frame (`continues: true`): their clips read its clip."""
+    found: dict[str, list[str]] = {}
+    for shot in film.shots:
+        if (previous := film.continued_from(shot.id)) is not None:
+            found.setdefault(previous, []).append(shot.id)
+    return found
+
+
+def _with_descendants(steps: set, shots: list[str], continued: dict[str, list[str]]) -> set:
     found, frontier = set(steps), list(steps)
     while frontier:
         name, shot = frontier.pop()
@@ -55,6 +64,11 @@ def _with_descendants(steps: set, shots: list[str]) -> set:
                 continue
             below = [(child, None)] if child in FILM_ASSETS else [(child, shot)] if shot else [(child, s) for s in shots]
             for step in below:
+                if step not in found:
+                    found.add(step)
+                    frontier.append(step)
+        if name == "clip" and shot is not None:
+            for step in (("clip", later) for later in continued.get(shot, [])):
                 if step not in found:
                     found.add(step)
                     frontier.append(step)
@@ -112,6 +126,7 @@ def plan_film(film: Film, graph: FilmGraph, instance: dg.DagsterInstance, asset_
     planned: set[tuple[str, str | None]] = set()  # what re-renders with a new version: its children follow
     repairs: set[tuple[str, str | None]] = set()  # what re-renders with the same version
     versions = RecordedVersions(graph, instance, [shot.id for shot in film.shots])
+    previous_of = {later: shot for shot, laters in continuations(film).items() for later in laters}
 
     def visit(name: str, shot: str | None) -> None:
         if shot is not None and shot not in registered:
@@ -121,10 +136,15 @@ def plan_film(film: Film, graph: FilmGraph, instance: dg.DagsterInstance, asset_
             reason = "; ".join(f"{cause} {why}" for cause, why in statuses.root_causes(graph.key(name), shot)
                                ) if status == "stale" else ""
         upstream = [parent for parent in PARENTS[name] if _will_render(parent, shot, planned)]
+        previous = previous_of.get(shot) if name == "clip" else None
+        if previous is not None and ("clip", previous) in planned:
+            upstream.append(f"clip[{previous}] (it continues from it)")
         if status == "fresh" and upstream:
             status, reason = "stale", f"{', '.join(upstream)} will re-render"
         elif status == "fresh" and shot is None and needs_every_shot(name) and not versions.matches(name):
             status, reason = "stale", "a shot's input changed since it was made"
+        elif status == "fresh" and previous is not None and not _continues_current(graph, instance, shot, previous):
+            status, reason = "stale", f"clip[{previous}], which it continues from, changed since it was made"
         if (name, shot) in forced:
             planned.add((name, shot))
             plan.states.append(AssetState(name, shot, status, True, "forced"))
@@ -186,6 +206,16 @@ class RecordedVersions:
         recorded = latest_versions_by_partition(self.instance, self.graph.key(name))
         for shot in self.shots:
             self.versions[(name, shot)] = recorded.get(shot)
+
+
+def _continues_current(graph: FilmGraph, instance: dg.DagsterInstance, shot: str, previous: str) -> bool:
+    """Whether a continuing shot's clip was made from the previous clip as recorded now (Dagster does
+    not know this edge: a clip's parents are its own shot's)."""
+    def recorded(name: str, partition: str, is_source: bool = False) -> str | None:
+        return latest_version(instance, graph.key(name), partition, is_source)
+
+    inputs = [recorded("storyboard", shot), recorded("motion_spec", shot, True), recorded("clip", previous)]
+    return None in inputs or recorded("clip", shot) == artifact_version("clip", inputs)
 
 
 def _gone(artifacts: StoredArtifacts, versions: "RecordedVersions", name: str, shot: str | None) -> Damage | None:

@@ -11,7 +11,7 @@ import json
 from dataclasses import asdict
 
 from film_pipeline.backends import backend_id
-from film_pipeline.film import Film, Shot, derived_seed
+from film_pipeline.film import LATER_SHOT_FIELDS, Film, Shot, derived_seed
 from film_pipeline.profiles import has_stage
 from film_pipeline.timeline import Placement, layout, shot_frames
 
@@ -42,6 +42,8 @@ def visual_spec(film: Film, shot: Shot, profile: str) -> dict:
     }
     if shot.takes > 1 and has_stage(profile, "scorer", film.models.get("scorer")):  # it decides the best take
         spec["scorer"] = stage_backend(film, "scorer", profile)
+    if shot.end_prompt:  # only then, so shots without one keep their versions
+        spec["end_prompt"] = shot.end_prompt
     return spec
 
 
@@ -53,6 +55,8 @@ def motion_spec(film: Film, shot: Shot, profile: str) -> dict:
     }
     if shot.clip_takes > 1:  # only then, so single-take shots keep their versions
         spec.update(clip_takes=shot.clip_takes, clip_pick=shot.clip_pick or "best")
+    if shot.continues:  # the shot it starts on: reordering the shots changes it
+        spec["continues"] = film.continued_from(shot.id)
     return spec
 
 
@@ -94,6 +98,9 @@ def film_spec(film: Film, profile: str) -> dict:
     for shot in data["shots"]:  # which take a shot uses is the clip's business, not the script's
         for key in ("pick", "clip_pick"):
             shot.pop(key)
+        for key, default in LATER_SHOT_FIELDS.items():
+            if shot[key] == default:
+                shot.pop(key)
     data["profile"] = profile
     return data
 

@@ -50,6 +50,9 @@ class MotionRequest:
     # the shot's last keyframe (`end_prompt`): the clip ends on it; a family without first-and-last-frame
     # conditioning says what it does instead in `facts`
     end_keyframe: Image.Image | None = None
+    # `continues: true`: the keyframe given is the previous shot's last frame, at the frame's size, and the
+    # clip's first frame is that frame
+    continues: bool = False
 
 
 @dataclass(frozen=True)
@@ -201,7 +204,7 @@ def _backend_class(stage: str, name: str) -> type:
 def _load_builtin_backends() -> None:
     """Register the built-in backends; the heavy ones import torch/diffusers only when created."""
     from film_pipeline.backends import (camera, image2video, image_text, keyframe, neural_audio, realesrgan, resample,
-                                        score, sd_upscale, text, text2image, voice)
+                                        score, sd_upscale, stable_audio, text, text2image, voice)
 
     for stage, cls in (
         ("keyframe", keyframe.ProceduralKeyframe), ("keyframe", text2image.DiffusersText2Image),
@@ -209,6 +212,7 @@ def _load_builtin_backends() -> None:
         ("upscale", resample.LanczosUpscaler), ("upscale", realesrgan.RealEsrganUpscaler),
         ("upscale", sd_upscale.DiffusersX4Upscaler),
         ("music", score.ProceduralScore), ("music", neural_audio.MusicgenScore),
+        ("music", stable_audio.StableAudioScore),
         ("speech", voice.EspeakVoice), ("speech", neural_audio.PiperVoice), ("speech", neural_audio.VitsVoice),
         ("text", text.TransformersText), ("scorer", image_text.ClipScore),
     ):

@@ -4,6 +4,10 @@ The keyframe is painted larger than the frame; each frame is a sub-pixel affine 
 in and out, so motion is smooth (no whole-pixel jitter). Words in the motion prompt add rain,
 snow, drifting embers or fireflies, a flicker, or a handheld sway. A caption stays in the lower
 third so a viewer of the animatic can tell shots apart.
+
+With an end keyframe (`end_prompt`) the camera travels over both pictures and blends from the
+first to the last as it moves, so the last frame is the end keyframe seen through the move's
+final framing. A continuing shot starts exactly on the previous shot's last frame.
 """
 
 import re
@@ -35,6 +39,12 @@ PARTICLES = {  # word -> (count per 100k px, colour, speed (x, y) in frame heigh
 SYNONYMS = {"storm": "rain", "downpour": "rain", "snowfall": "snow", "sparks": "embers", "ash": "embers", "motes": "dust"}
 
 
+# A continuing shot (`continues: true`) starts on the previous shot's last frame and settles into its
+# own camera move over this long; its canvas is that frame enlarged as much as a keyframe is.
+CONTINUE_SECONDS = 0.5
+CANVAS_MARGIN = 1.25
+
+
 def ease(t: float) -> float:
     return t * t * (3 - 2 * t)
 
@@ -53,6 +63,12 @@ class CameraMove:
         sway = bool(words & {"handheld", "sway", "shaky", "wind", "windy"})
         flicker = bool(words & {"flicker", "flickering", "lightning", "candle", "candlelight"})
         caption = self._caption(request.caption, width, height)
+        first = keyframe.convert("RGB").resize((width, height), Image.Resampling.LANCZOS) if request.continues else None
+        if request.continues:  # the previous shot's last frame, enlarged into a painting the camera can move over
+            keyframe = first.resize(self._canvas_size(request), Image.Resampling.BICUBIC)
+        last = request.end_keyframe.convert("RGB").resize(keyframe.size, Image.Resampling.LANCZOS) \
+            if request.end_keyframe is not None else None
+        settle = max(1, round(CONTINUE_SECONDS * request.fps))
         for index in range(request.frames):
             t = ease(index / max(1, request.frames - 1))
             u, v, zoom = (a + (b - a) * t for a, b in zip(start, end))
@@ -61,6 +77,8 @@ class CameraMove:
                 u = np.clip(u + 0.04 * np.sin(seconds * 2.1) + 0.02 * np.sin(seconds * 5.3), 0, 1)
                 v = np.clip(v + 0.03 * np.sin(seconds * 1.7 + 1), 0, 1)
             frame = self._crop(keyframe, u, v, zoom, width, height)
+            if last is not None:  # travel from the first keyframe to the last, blending as the camera moves
+                frame = Image.blend(frame, self._crop(last, u, v, zoom, width, height), t)
             draw = ImageDraw.Draw(frame, "RGBA")
             for layer in layers:
                 self._draw_particles(draw, layer, seconds, width, height)
@@ -68,7 +86,16 @@ class CameraMove:
                 gain = 0.88 + 0.12 * np.sin(seconds * 17) * np.sin(seconds * 5.1)
                 frame = Image.eval(frame, lambda v, g=gain: int(min(255, v * g)))
             frame.paste(caption, (0, 0), caption)
+            if first is not None and index < settle:  # start exactly on the previous shot's last frame, caption and all
+                frame = Image.blend(first, frame, ease(index / settle))
             yield np.asarray(frame)
+
+    @staticmethod
+    def _canvas_size(request: MotionRequest) -> tuple[int, int]:
+        if request.end_keyframe is not None:
+            return request.end_keyframe.size
+        width, height = request.size
+        return 2 * round(width * CANVAS_MARGIN / 2), 2 * round(height * CANVAS_MARGIN / 2)
 
     @staticmethod
     def _framing(request: MotionRequest) -> tuple[tuple, tuple]:

@@ -44,10 +44,16 @@ def clip_body(step: Step):
     board_version, board = step.upstream("storyboard", shot)
     version, spec = step.spec("motion_spec", shot)
     pick = clip.picked_take(spec, board, shot)
-    take = board["files"][f"take{pick}"]
+    take, end = board["files"][f"take{pick}"], board["files"].get("end")
+    inputs, previous = [board_version, version], None
+    if spec.get("continues"):  # the previous shot's clip is an input too: its last frame is this one's first
+        previous_version, previous = step.upstream("clip", spec["continues"])
+        inputs.append(previous_version)
     step.load("motion", spec["backend"])
-    return step.materialize("clip", [board_version, version], lambda workdir: clip.render(
-        spec, board["info"], pick, step.local(take), take["key"], shot, step.backends, workdir, step.log), shot)
+    return step.materialize("clip", inputs, lambda workdir: clip.render(
+        spec, board["info"], pick, step.local(take), take["key"], shot, step.backends, workdir, step.log,
+        end_keyframe=step.local(end) if end else None,
+        previous_clip=step.local(previous["files"]["video"]) if previous else None), shot)
 
 
 def upscaled_clip_body(step: Step):

@@ -1,4 +1,5 @@
-"""clip: the picked keyframe animated for the shot's duration, one clip per clip take."""
+"""clip: the picked keyframe animated for the shot's duration, one clip per clip take; towards the
+shot's end keyframe when it has one, and from the previous shot's last frame when it `continues`."""
 
 from pathlib import Path
 
@@ -20,16 +21,29 @@ def picked_take(spec: dict, board: dict, shot: str) -> int:
     return pick
 
 
+def last_frame(video: Path) -> Image.Image:
+    """A clip's last frame: where the shot that `continues` from it starts."""
+    frame = None
+    for frame in read_video(video):
+        pass
+    if frame is None:
+        raise ValueError(f"{video} has no frames to continue from")
+    return Image.fromarray(frame)
+
+
 def render(spec: dict, board_info: dict, pick: int, keyframe: Path, keyframe_key: str, shot: str, backends: Backends,
-           workdir: Path, log: Log) -> Rendered:
+           workdir: Path, log: Log, end_keyframe: Path | None = None, previous_clip: Path | None = None) -> Rendered:
     """`board_info` is the storyboard's facts (caption, seed); `keyframe` the picked take's image,
-    stored under `keyframe_key` (the cut's contact sheet finds it there)."""
+    stored under `keyframe_key` (the cut's contact sheet finds it there). With `end_keyframe` the
+    clip ends on that picture; with `previous_clip` (`continues`) it starts on that clip's last frame."""
     backend = backends("motion", spec["backend"])
-    image = Image.open(keyframe).convert("RGB")
+    image = last_frame(previous_clip) if previous_clip else Image.open(keyframe).convert("RGB")
+    end = Image.open(end_keyframe).convert("RGB") if end_keyframe else None
     takes, scores = {}, {}
     for clip_take in range(1, spec.get("clip_takes", 1) + 1):
         request = MotionRequest(spec["camera"], spec["motion"], spec["frames"], spec["fps"], tuple(spec["size"]),
-                                board_info["caption"], board_info["seed"] + clip_take - 1, clip_take)
+                                board_info["caption"], board_info["seed"] + clip_take - 1, clip_take,
+                                end_keyframe=end, continues=previous_clip is not None)
         takes[clip_take] = workdir / f"clip{clip_take}.mp4"
         write_video(takes[clip_take], backend.animate(image, request), spec["fps"], tuple(spec["size"]))
         scores[clip_take] = clip_scores(read_video(takes[clip_take]))
@@ -48,4 +62,6 @@ def render(spec: dict, board_info: dict, pick: int, keyframe: Path, keyframe_key
                    "pick": pick, "keyframe": keyframe_key, "seed": board_info["seed"],
                    "clip_takes": len(takes), "clip_take": chosen, "clip_best": best,
                    "clip_scores": {str(t): v for t, v in scores.items()},
-                   "take_scores": {"md": scores_table(scores, best)}, **facts}
+                   "take_scores": {"md": scores_table(scores, best)},
+                   **({"ends_on": "end keyframe"} if end else {}),
+                   **({"continues_from": spec["continues"]} if previous_clip else {}), **facts}

@@ -1,4 +1,5 @@
-"""storyboard: a shot's keyframes, one per take, painted from its prompt and scored.
+"""storyboard: a shot's keyframes, one per take, painted from its prompt and scored; with
+`end_prompt`, also the keyframe its clip ends on (`end`).
 
 With a backend that conditions on character references (IP-Adapter), each character in the
 shot is drawn from the same stored reference the `characters` stage made.
@@ -34,6 +35,11 @@ def render(spec: dict, shot: str, backends: Backends, store: ArtifactStore, film
             scores[take] = with_adherence(scores[take], scorer.adherence(image, spec["prompt"]))
         painted.append(image)
         log.info(f"storyboard[{shot}] take {take}/{spec['takes']} painted, score {scores[take]['total']:.3f}")
+    if spec.get("end_prompt"):  # the shot's last frame, painted like its first take (same cast, seed and size)
+        files["end"] = workdir / "end.png"
+        backend.paint(KeyframeRequest(spec["end_prompt"], spec["style"], looks, spec["seed"], tuple(spec["size"]),
+                                      tuple(references.values()))).save(files["end"])
+        log.info(f"storyboard[{shot}] end keyframe painted")
     best = best_take(scores)
     facts = backend.facts(request) if hasattr(backend, "facts") else {}  # the family's rules as applied
     if spec["takes"] > 1:  # the takes side by side with their scores, the best one starred
@@ -48,4 +54,4 @@ def render(spec: dict, shot: str, backends: Backends, store: ArtifactStore, film
                    "takes": spec["takes"], "best_take": best, "scores": {str(t): v for t, v in scores.items()},
                    "take_scores": {"md": scores_table(scores, best)},
                    "caption": f"{shot} · {spec['prompt']}", "width": spec["size"][0], "height": spec["size"][1],
-                   **facts}
+                   **({"end_prompt": spec["end_prompt"]} if "end_prompt" in spec else {}), **facts}

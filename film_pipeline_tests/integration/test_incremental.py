@@ -62,6 +62,10 @@ EDITS = {
     "per-film model setting": (lambda d: _set(d, "models", {"speech": {"length_scale": 1.2}}),
                                {("voiceover", s) for s in SHOTS} | SOUND | FINAL),
     "override equal to the profile": (lambda d: _set(d, "models", {"upscale": {"model": "realesr-animevideov3"}}), FINAL),
+    "end prompt (a second keyframe)": (lambda d: shot(d, "c").__setitem__("end_prompt", "the sea at noon"),
+                                       chain("c", *VISUAL) | FINAL),
+    "continues (starts on the shot before)": (lambda d: shot(d, "b").__setitem__("continues", True),
+                                             chain("b", *MOTION) | FINAL),
     "comment only": (lambda d: d.yaml_set_start_comment("a new comment, nothing else"), set()),
     "nothing": (lambda d: None, set()),
 }
