@@ -155,8 +155,11 @@ def inventory(profile: str) -> list[Need]:
 
 
 def stage_needs(stage: str, backend: str, settings: dict) -> list[Need]:
-    if backend == "realesrgan":
-        return [_realesrgan(stage, backend, str(settings.get("model", "realesr-animevideov3")))]
+    if backend == "realesrgan" and settings.get("model", "realesr-animevideov3") == "realesr-animevideov3":
+        return [_realesrgan(stage, backend, "realesr-animevideov3")]
+    if backend == "realesrgan":  # a checkpoint file: a local path, or `weight_name` in a hub repo
+        weight = settings.get("weight_name")
+        return [reference(stage, backend, str(settings["model"]), files=[str(weight)] if weight else None)]
     if backend == "piper":
         return [_piper(stage, backend, str(settings.get("voice", PIPER_VOICE)))]
     if backend == "procedural-keyframe":  # paints what the prompt means: it reads it with a sentence embedder
