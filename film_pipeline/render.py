@@ -70,6 +70,7 @@ class RenderResult:
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (check, what it found): failed WARN checks
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (what, why): left to a run in flight
     final_cut: Path | None = None
+    run_ids: list[str] = field(default_factory=list)  # the Dagster runs this render made, in order
 
 
 @dataclass
@@ -78,6 +79,7 @@ class RunOutcome:
     materialized: list[tuple[str, str | None]] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)
+    run_id: str | None = None
 
 
 def open_session(film_dir: Path | str, profile: str | None = None) -> Session:
@@ -273,13 +275,15 @@ def _run_on_workers(request: dg.RunRequest, film: str, profile: str) -> RunOutco
 
 
 def _record(outcome: RunOutcome, result: RenderResult) -> None:
+    if outcome.run_id:
+        result.run_ids.append(outcome.run_id)
     result.materialized.extend(outcome.materialized)
     result.failures.extend(outcome.failures)
     result.warnings.extend(outcome.warnings)
 
 
 def _outcome(run) -> RunOutcome:
-    outcome = RunOutcome()
+    outcome = RunOutcome(run_id=run.run_id)
     for event in run.get_asset_materialization_events():
         materialization = event.event_specific_data.materialization
         outcome.materialized.append((materialization.asset_key.path[-1], materialization.partition))
