@@ -1,23 +1,37 @@
 """What is fresh, stale or missing, and the runs that bring a film up to date.
 
 This is the one automation decision: `film render`, `film plan`, `film status` (and the sensor
-that watches film.yaml) all call `plan_film`. Dagster's resolver says which partitions are stale
-against their recorded inputs; this module adds what Dagster leaves out: anything downstream of
-a partition that will re-render is planned too (a clip whose storyboard re-renders is stale in
-effect even though its own inputs have not changed yet).
+that watches film.yaml) all call `plan_film`. A partition is stale when its recorded data version
+is not the one its inputs' recorded versions make now (Dagster's own rule, which
+`film_pipeline_tests/integration/test_planning.py` checks against Dagster's resolver), decided
+from one query per asset; anything downstream of a partition that will re-render is planned too
+(a clip whose storyboard re-renders is stale in effect even though its own inputs have not
+changed yet), and so is a clip that continues from a clip that will.
 """
 
+import json
 from dataclasses import dataclass, field
 
 import dagster as dg
 
-from film_pipeline.dagster_internals import StaleStatuses, latest_versions_by_partition
+from film_pipeline.dagster_internals import latest_versions_by_partition
 from film_pipeline.defs.film_graph import FilmGraph
 from film_pipeline.film import Film
-from film_pipeline.graph import ASSET_NAMES, FILM_ASSETS, PARENTS, SHOT_ASSETS, asset_order, film_level_inputs, needs_every_shot
+from film_pipeline.graph import (ASSET_NAMES, FILM_ASSETS, PARENTS, SHOT_ASSETS, SOURCE, asset_order, film_level_inputs,
+                                 is_per_shot, needs_every_shot)
+from film_pipeline.store import artifact_key
 from film_pipeline.integrity import Damage, StoredArtifacts
-from film_pipeline.materialize import artifact_version
+from film_pipeline.versions import artifact_version
 from film_pipeline.records import latest_version
+
+
+# `film render --force`: the steps of a run that render regardless of the store (JSON [[asset, shot]])
+FORCE_TAG = "film/force"
+
+
+def forced_tag(steps: list[tuple[str, str | None]]) -> dict[str, str]:
+    """The run tag that makes these steps render regardless of the store (`film render --force`)."""
+    return {FORCE_TAG: json.dumps(sorted([name, shot] for name, shot in steps))} if steps else {}
 
 
 class ForceError(ValueError):
@@ -109,42 +123,36 @@ class Plan:
         return requests
 
 
-def plan_film(film: Film, graph: FilmGraph, instance: dg.DagsterInstance, asset_graph,
+def plan_film(film: Film, graph: FilmGraph, instance: dg.DagsterInstance,
               artifacts: StoredArtifacts | None = None, forced: frozenset = frozenset()) -> Plan:
     """Statuses of every asset partition of the film as written now, and what to render.
 
-    With `artifacts`, a fresh partition whose current version is gone from the store is missing
-    and re-renders (alone: its data version stays, so nothing downstream moves). `forced` steps
-    ((asset, shot) pairs, `forced_steps`) render whatever the store holds.
-
-    `asset_graph` is the code location's (`defs.resolve_asset_graph()`, or a sensor's
-    `context.repository_def.asset_graph`).
+    A partition is fresh when its recorded data version is the one its inputs' recorded versions
+    make now (a data version hashes its stage's code version with its inputs' versions, so this is
+    Dagster's own staleness, decided from one query per asset at any film length). Anything
+    downstream of a partition that will re-render is planned too. With `artifacts`, a fresh
+    partition whose current version is gone from the store is missing and re-renders (alone: its
+    data version stays, so nothing downstream moves). `forced` steps ((asset, shot) pairs,
+    `forced_steps`) render whatever the store holds.
     """
-    statuses = StaleStatuses(instance, asset_graph)
     registered = set(instance.get_dynamic_partitions(graph.partitions.name))
     plan = Plan(graph.slug)
     planned: set[tuple[str, str | None]] = set()  # what re-renders with a new version: its children follow
     repairs: set[tuple[str, str | None]] = set()  # what re-renders with the same version
-    versions = RecordedVersions(graph, instance, [shot.id for shot in film.shots])
+    versions = RecordedVersions(graph, instance, [shot.id for shot in film.shots], artifacts.store if artifacts else None)
     previous_of = {later: shot for shot, laters in continuations(film).items() for later in laters}
 
     def visit(name: str, shot: str | None) -> None:
+        previous = previous_of.get(shot) if name == "clip" else None
         if shot is not None and shot not in registered:
             status, reason = "missing", "new shot"
         else:
-            status = statuses.status(graph.key(name), shot)
-            reason = "; ".join(f"{cause} {why}" for cause, why in statuses.root_causes(graph.key(name), shot)
-                               ) if status == "stale" else ""
+            status, reason = versions.status(name, shot, previous)
         upstream = [parent for parent in PARENTS[name] if _will_render(parent, shot, planned)]
-        previous = previous_of.get(shot) if name == "clip" else None
         if previous is not None and ("clip", previous) in planned:
             upstream.append(f"clip[{previous}] (it continues from it)")
         if status == "fresh" and upstream:
             status, reason = "stale", f"{', '.join(upstream)} will re-render"
-        elif status == "fresh" and shot is None and needs_every_shot(name) and not versions.matches(name):
-            status, reason = "stale", "a shot's input changed since it was made"
-        elif status == "fresh" and previous is not None and not _continues_current(graph, instance, shot, previous):
-            status, reason = "stale", f"clip[{previous}], which it continues from, changed since it was made"
         if (name, shot) in forced:
             planned.add((name, shot))
             plan.states.append(AssetState(name, shot, status, True, "forced"))
@@ -171,21 +179,64 @@ def plan_film(film: Film, graph: FilmGraph, instance: dg.DagsterInstance, asset_
 
 
 class RecordedVersions:
-    """The latest recorded data versions, to tell whether a film-level asset was made from the
-    inputs recorded now. Dagster's own check stops at 100 upstream partitions; this one reads each
-    per-shot asset's versions in one query, so it stays exact (and linear) at any length."""
+    """The latest recorded data versions of the film's assets and specs, each asset's (or spec's)
+    partitions read in one query, and whether each partition was made from the inputs recorded
+    now. Dagster's own check reads partition by partition and stops at 100 upstream partitions;
+    this one stays exact, and linear, at any length."""
 
-    def __init__(self, graph: FilmGraph, instance: dg.DagsterInstance, shots: list[str]):
-        self.graph, self.instance, self.shots = graph, instance, shots
+    def __init__(self, graph: FilmGraph, instance: dg.DagsterInstance, shots: list[str], store=None):
+        self.graph, self.instance, self.shots, self.store = graph, instance, shots, store
         self.versions: dict[tuple[str, str | None], str | None] = {}
 
-    def matches(self, name: str) -> bool:
-        recorded = self.latest(name)
+    def status(self, name: str, shot: str | None, previous: str | None = None) -> tuple[str, str]:
+        """(fresh | stale | missing, why) of a recorded partition; `previous` is the shot a clip continues from."""
+        recorded = self.get(name, shot)
+        if recorded is None:
+            return "missing", "never rendered"
         try:
-            inputs = film_level_inputs(name, self, self.shots)
-        except KeyError:  # an input was never made: Dagster calls that missing, not fresh
-            return True
-        return recorded == artifact_version(name, inputs)
+            if shot is None and needs_every_shot(name):
+                inputs = film_level_inputs(name, self, self.shots)
+            else:
+                inputs = [self[(parent, shot if is_per_shot(parent) else None)] for parent in PARENTS[name]]
+                if previous is not None:
+                    inputs.append(self[("clip", previous)])
+        except KeyError as missing:
+            return "stale", f"{_label(*missing.args[0])} was never made"
+        if recorded == artifact_version(name, inputs):
+            return "fresh", ""
+        return "stale", self._why(name, shot, previous)
+
+    def _why(self, name: str, shot: str | None, previous: str | None) -> str:
+        """Which input changed since the partition was made, as far as the records tell."""
+        if shot is None and needs_every_shot(name):
+            return "a shot's input changed since it was made"
+        specs = [parent for parent in PARENTS[name] if parent in SOURCE]
+        made_from = self._spec_versions_made_from(name, shot)
+        changed = [spec for spec in specs if made_from is not None and made_from.get(spec) != self.get(spec, shot)]
+        if changed:
+            return f"{', '.join(changed)} changed"
+        inputs = [_label(p, shot) for p in PARENTS[name] if p not in SOURCE] + ([f"clip[{previous}]"] if previous else [])
+        return f"{' or '.join(inputs) if made_from is not None else ', '.join(specs + inputs)} changed since it was made"
+
+    def _spec_versions_made_from(self, name: str, shot: str | None) -> dict | None:
+        """The shot's spec versions when the partition was made (its manifest keeps them)."""
+        if shot is None:
+            return None
+        if self.store is None:
+            from film_pipeline.store import open_store
+
+            self.store = open_store()
+        try:
+            manifest = self.store.read_json(artifact_key(self.graph.slug, name, shot, self.get(name, shot), "json"))
+        except (OSError, ValueError):
+            return None
+        return manifest.get("specs") or None
+
+    def get(self, name: str, shot: str | None) -> str | None:
+        try:
+            return self[(name, shot)]
+        except KeyError:
+            return None
 
     def __getitem__(self, item: tuple[str, str | None]) -> str:
         name, shot = item
@@ -203,19 +254,9 @@ class RecordedVersions:
         return self.versions[(name, None)]
 
     def _load_partitions(self, name: str) -> None:
-        recorded = latest_versions_by_partition(self.instance, self.graph.key(name))
+        recorded = latest_versions_by_partition(self.instance, self.graph.key(name), observed=name in SOURCE)
         for shot in self.shots:
             self.versions[(name, shot)] = recorded.get(shot)
-
-
-def _continues_current(graph: FilmGraph, instance: dg.DagsterInstance, shot: str, previous: str) -> bool:
-    """Whether a continuing shot's clip was made from the previous clip as recorded now (Dagster does
-    not know this edge: a clip's parents are its own shot's)."""
-    def recorded(name: str, partition: str, is_source: bool = False) -> str | None:
-        return latest_version(instance, graph.key(name), partition, is_source)
-
-    inputs = [recorded("storyboard", shot), recorded("motion_spec", shot, True), recorded("clip", previous)]
-    return None in inputs or recorded("clip", shot) == artifact_version("clip", inputs)
 
 
 def _gone(artifacts: StoredArtifacts, versions: "RecordedVersions", name: str, shot: str | None) -> Damage | None:
@@ -223,6 +264,10 @@ def _gone(artifacts: StoredArtifacts, versions: "RecordedVersions", name: str, s
         return artifacts.missing(name, shot, versions[(name, shot)])
     except KeyError:  # never recorded: Dagster already calls it missing
         return None
+
+
+def _label(name: str, shot: str | None) -> str:
+    return f"{name}[{shot}]" if shot else name
 
 
 def _will_render(parent: str, shot: str | None, planned: set) -> bool:

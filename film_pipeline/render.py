@@ -20,16 +20,13 @@ from pathlib import Path
 import dagster as dg
 
 from film_pipeline.dagster_internals import reconstructable_job
-from film_pipeline.definitions import build_definitions
 from film_pipeline.defs.film_graph import FilmGraph, sync_shot_partitions
 from film_pipeline.defs.jobs import QUIET, observe
 from film_pipeline.film import Film, load_film
 from film_pipeline.graph import needs_every_shot
 from film_pipeline.home import REPO_ROOT, film_home, get_instance, register_film
 from film_pipeline.integrity import StoredArtifacts
-from film_pipeline.materialize import forced_tag
-from film_pipeline.media import without_ffmpeg_banner
-from film_pipeline.planning import Plan, forced_steps, plan_film
+from film_pipeline.planning import Plan, forced_steps, forced_tag, plan_film
 from film_pipeline.profiles import ProfileError, profile_names
 from film_pipeline.records import IN_PROGRESS, NOT_FINISHED
 from film_pipeline.settings import Settings
@@ -46,11 +43,22 @@ class RenderBusyError(RuntimeError):
 
 @dataclass
 class Session:
+    """One film as `film` sees it: film.yaml, its names in Dagster, the instance, the settings, and
+    its Dagster definitions, built only when a run needs them (planning reads records alone)."""
+
     film: Film
     graph: FilmGraph
-    defs: dg.Definitions
     instance: dg.DagsterInstance
     settings: Settings
+    _defs: dg.Definitions | None = None
+
+    @property
+    def defs(self) -> dg.Definitions:
+        if self._defs is None:
+            from film_pipeline.definitions import build_definitions
+
+            self._defs = build_definitions([self.film.path.parent], self.settings)[0]
+        return self._defs
 
     @property
     def profile(self) -> str:
@@ -86,14 +94,11 @@ def open_session(film_dir: Path | str, profile: str | None = None) -> Session:
     film = load_film(film_dir)
     if profile and profile not in profile_names():
         raise ProfileError(f"unknown profile `{profile}`; known profiles: {', '.join(profile_names())}")
-    instance = get_instance()
-    settings = Settings.from_env(profile or "")
-    defs, (graph,) = build_definitions([film.path.parent], settings)
-    return Session(film, graph, defs, instance, settings)
+    return Session(film, FilmGraph.of(film.path.parent), get_instance(), Settings.from_env(profile or ""))
 
 
 def observe_specs(session: Session) -> None:
-    observe(session.defs.get_repository_def(), session.instance, session.graph, launched_by="film-cli")
+    observe(session.instance, session.graph, session.profile)
 
 
 def current_plan(film_dir: Path | str, profile: str | None = None) -> tuple[Session, Plan]:
@@ -106,8 +111,7 @@ def current_plan(film_dir: Path | str, profile: str | None = None) -> tuple[Sess
 def plan_session(session: Session, forced: frozenset = frozenset()) -> Plan:
     """The plan, with every current version's files looked up in the store (a listing, no hashing)."""
     artifacts = StoredArtifacts(open_store(), session.graph.slug)
-    return plan_film(session.film, session.graph, session.instance, session.defs.resolve_asset_graph(),
-                     artifacts=artifacts, forced=forced)
+    return plan_film(session.film, session.graph, session.instance, artifacts=artifacts, forced=forced)
 
 
 @contextmanager
@@ -315,6 +319,8 @@ def _failure_messages(run) -> list[tuple[str, str]]:
 def concise(message: str, limit: int = MESSAGE_LIMIT) -> str:
     """An error message for a person: a tool's banner and stream listings cut, at most `limit`
     characters (the whole error stays in Dagster's run log)."""
+    from film_pipeline.media import without_ffmpeg_banner
+
     text = without_ffmpeg_banner(message.strip())
     if len(text) <= limit:
         return text

@@ -6,22 +6,15 @@ Each spec names the backend, its version and its settings, so a model change re-
 the stages it touches.
 """
 
-import hashlib
-import json
 from dataclasses import asdict
 
 from film_pipeline.backends import backend_id
 from film_pipeline.film import LATER_SHOT_FIELDS, Film, Shot, derived_seed
 from film_pipeline.profiles import has_stage
 from film_pipeline.timeline import Placement, layout, shot_frames
+from film_pipeline.versions import version_of  # noqa: F401 (specs' versions are hashed with it)
 
 KEYFRAME_MARGIN = 1.25  # keyframes are painted larger than the frame, room for camera moves
-
-
-def version_of(*parts: object) -> str:
-    """A short stable hash of JSON-able parts: the data version of a spec or an artifact."""
-    text = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
 def keyframe_size(film: Film) -> tuple[int, int]:

@@ -2,9 +2,12 @@
 
 A backend is a class with a `name`, a `version` (bump it when its output changes: the version is
 part of every data version it renders) and the one method of its stage. Adding a model family
-is one class plus one `register` line. Backends are created once per process and reused across
+is one class plus one row in `registry.BUILTIN` (`register` adds one at run time). Backends are
+created once per process and reused across
 shots (`get_backend` caches them), so a model loads once per render, not once per shot.
 """
+
+from __future__ import annotations  # numpy and PIL appear only in annotations: planning imports neither
 
 import inspect
 import json
@@ -12,11 +15,13 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import numpy as np
-from PIL import Image
+if TYPE_CHECKING:
+    import numpy as np
+    from PIL import Image
 
+from film_pipeline.backends.registry import ENTRIES
 from film_pipeline.profiles import stage_config
 
 
@@ -121,7 +126,7 @@ class SpeechBackend(Protocol):
     def speak(self, text: str, voice: str | None, seed: int) -> Speech: ...
 
 
-_REGISTRY: dict[tuple[str, str], type] = {}
+_REGISTRY: dict[tuple[str, str], type] = {}  # backends registered at run time (plugins, tests)
 
 
 def register(stage: str, cls: type) -> type:
@@ -134,10 +139,18 @@ def backend_id(stage: str, profile: str, override: dict | None = None) -> dict:
 
     `override` is the film's `models:` entry for the stage. A backend may report a `variant()`
     (say, "missing" when its tool is not installed), so a fallback render never masquerades as
-    the real one under the same version.
+    the real one under the same version. Built-in backends are read from the registry table:
+    no model library is imported to compute a spec.
     """
     entry = stage_config(profile, stage, override)
-    cls = _backend_class(stage, entry["backend"])
+    name = entry["backend"]
+    if (stage, name) not in _REGISTRY and (stage, name) in ENTRIES:
+        builtin = ENTRIES[(stage, name)]
+        ident = {"backend": builtin.name, "version": builtin.version, "settings": entry["settings"]}
+        if builtin.variant:
+            ident["variant"] = builtin.load().variant()
+        return ident
+    cls = _backend_class(stage, name)
     ident = {"backend": cls.name, "version": cls.version, "settings": entry["settings"]}
     if hasattr(cls, "variant"):
         ident["variant"] = cls.variant()
@@ -192,28 +205,10 @@ def _instance(stage: str, name: str, settings: str):
 
 
 def _backend_class(stage: str, name: str) -> type:
-    _load_builtin_backends()
-    try:
+    """The class of a backend: registered at run time, or a built-in one, imported now."""
+    if (stage, name) in _REGISTRY:
         return _REGISTRY[(stage, name)]
-    except KeyError:
-        known = sorted(n for s, n in _REGISTRY if s == stage)
-        raise ValueError(f"no {stage} backend named `{name}`; known: {', '.join(known)}") from None
-
-
-@cache
-def _load_builtin_backends() -> None:
-    """Register the built-in backends; the heavy ones import torch/diffusers only when created."""
-    from film_pipeline.backends import (camera, image2video, image_text, keyframe, neural_audio, realesrgan, resample,
-                                        score, sd_upscale, stable_audio, text, text2image, voice)
-
-    for stage, cls in (
-        ("keyframe", keyframe.ProceduralKeyframe), ("keyframe", text2image.DiffusersText2Image),
-        ("motion", camera.CameraMove), ("motion", image2video.DiffusersImage2Video),
-        ("upscale", resample.LanczosUpscaler), ("upscale", realesrgan.RealEsrganUpscaler),
-        ("upscale", sd_upscale.DiffusersX4Upscaler),
-        ("music", score.ProceduralScore), ("music", neural_audio.MusicgenScore),
-        ("music", stable_audio.StableAudioScore),
-        ("speech", voice.EspeakVoice), ("speech", neural_audio.PiperVoice), ("speech", neural_audio.VitsVoice),
-        ("text", text.TransformersText), ("scorer", image_text.ClipScore),
-    ):
-        register(stage, cls)
+    if (stage, name) in ENTRIES:
+        return ENTRIES[(stage, name)].load()
+    known = sorted({n for s, n in [*_REGISTRY, *ENTRIES] if s == stage})
+    raise ValueError(f"no {stage} backend named `{name}`; known: {', '.join(known)}")

@@ -38,37 +38,28 @@ def job_definitions(graph: FilmGraph, settings: Settings) -> list:
     ]
 
 
-def observe(repository_def, instance: dg.DagsterInstance, graph: FilmGraph, launched_by: str, profile: str = "") -> None:
-    """Record the spec versions of film.yaml as written now, in this process (a run in the UI)."""
-    run_config = dict(QUIET)
-    if profile:
-        run_config["resources"] = {"render_settings": {"config": {"profile": profile}}}
-    result = repository_def.get_job(graph.observe_job).execute_in_process(
-        instance=instance, run_config=run_config, raise_on_error=False,
-        tags={"film": graph.slug, "launched_by": launched_by})
-    if not result.success:
-        failure = next((e.event_specific_data.error for e in result.all_events if e.is_step_failure), None)
-        cause = (failure.cause or failure) if failure else None
-        message = cause.message.strip() if cause else "the observation failed"
-        _raise_if_not_the_specs(message, graph)
-        raise ObservationError(f"could not read the specs of {graph.film_dir / 'film.yaml'}: {message}")
+def observe(instance: dg.DagsterInstance, graph: FilmGraph, profile: str = "") -> list:
+    """Record the spec versions of film.yaml as written now, in this process and without a run
+    (`observation.record_specs`); the (source, shot) pairs that changed. The observe job stays for
+    the UI's own Observe button and records the same versions."""
+    from film_pipeline.film import load_film
+    from film_pipeline.observation import record_specs
+    from film_pipeline.store import open_store
 
-
-def _raise_if_not_the_specs(message: str, graph: FilmGraph) -> None:
-    """Ctrl-C, a store that is down and a disk that is full are not film.yaml's fault: each is
-    raised as itself, so `film` exits with its own code and says what to do."""
-    from film_pipeline.errors import CANNOT_WRITE, INTERRUPTED, STORE, CannotWriteError, failure_kind
+    from film_pipeline.errors import cannot_write
     from film_pipeline.home import film_home
     from film_pipeline.store.s3 import StoreAuthError, StoreUnavailableError
 
-    kind = failure_kind(message)
-    if kind == INTERRUPTED:
-        raise KeyboardInterrupt
-    if kind == STORE:
-        name, _, said = message.partition(": ")
-        raise (StoreAuthError if "StoreAuthError" in name else StoreUnavailableError)(said.strip())
-    if kind == CANNOT_WRITE:
-        raise CannotWriteError(film_home(), message.splitlines()[0].partition(": ")[2] or message)
+    film = load_film(graph.film_dir)
+    try:
+        return record_specs(instance, graph, film, profile or film.profile, open_store())
+    except (StoreUnavailableError, StoreAuthError):
+        raise  # the store's fault, not film.yaml's: `film` says so with its own exit code
+    except Exception as error:
+        if cannot_write(error, film_home()) is not None:
+            raise
+        raise ObservationError(f"could not read the specs of {graph.film_dir / 'film.yaml'}: "
+                               f"{type(error).__name__}: {error}") from error
 
 
 def tagged(request: dg.RunRequest, graph: FilmGraph, launched_by: str, profile: str, key: str) -> dg.RunRequest:

@@ -25,8 +25,8 @@ def nightly_render(graph: FilmGraph, shot_job) -> dg.ScheduleDefinition:
         film = load_film(graph.film_dir)
         profile = film.schedule.profile if film.schedule else night.profile
         sync_shot_partitions(context.instance, graph.partitions.name, [s.id for s in film.shots])
-        observe(context.repository_def, context.instance, graph, launched_by="schedule", profile=profile)
-        plan = plan_film(film, graph, context.instance, context.repository_def.asset_graph)
+        observe(context.instance, graph, profile=profile)
+        plan = plan_film(film, graph, context.instance)
         requests = [r for r in plan.run_requests(graph) if r.partition_key is not None]
         if not requests:
             return dg.SkipReason(f"every shot of {graph.slug} is up to date with the `{profile}` profile")

@@ -81,7 +81,7 @@ def watch_film_yaml(graph: FilmGraph, settings: Settings, jobs: list) -> dg.Sens
             return dg.SensorResult(skip_reason=str(error), cursor=WatchCursor(digest, time.time(), False, generation).dump())
         added, removed = sync_shot_partitions(context.instance, graph.partitions.name, [s.id for s in film.shots])
         if changed or added or removed:
-            observe(context.repository_def, context.instance, graph, launched_by="sensor")
+            observe(context.instance, graph)
         if not _still(path, digest):
             # saved again while this tick read it: the observation may mix two saves; the next
             # tick reads the new one whole (the cursor is left as it was)
@@ -89,7 +89,7 @@ def watch_film_yaml(graph: FilmGraph, settings: Settings, jobs: list) -> dg.Sens
         if observe_only:
             return dg.SensorResult(skip_reason="observed film.yaml; Dagster's automation sensor requests the runs",
                                    cursor=WatchCursor(digest, time.time(), False, generation).dump())
-        plan = plan_film(film, graph, context.instance, context.repository_def.asset_graph)
+        plan = plan_film(film, graph, context.instance)
         requests, waiting = _requests(context.instance, graph, plan, "sensor", generation)
         note = _summary(added, removed, plan, requests, waiting)
         context.log.info(note)

@@ -69,3 +69,19 @@ def test_cron_validation_is_dagsters():
     assert internals.is_valid_cron("*/15 * * * 1-5")
     assert not internals.is_valid_cron("61 * * * *")
     assert not internals.is_valid_cron("every night")
+
+
+def test_observations_stored_in_one_batch_read_back_as_runless_ones_do(rendered):
+    import dagster as dg
+
+    session = open_session(rendered)
+    key = session.graph.key("motion_spec")
+    before = internals.latest_versions_by_partition(session.instance, key, observed=True)
+    assert set(before) == {"a", "b", "c"}
+    internals.store_observations(session.instance, [
+        dg.AssetObservation(key, partition=shot, tags={"dagster/data_version": f"v-{shot}"}) for shot in ("a", "b")])
+    after = internals.latest_versions_by_partition(session.instance, key, observed=True)
+    assert after == {"a": "v-a", "b": "v-b", "c": before["c"]}
+    assert latest_version(session.instance, key, "a", is_source=True) == "v-a"
+    records = session.instance.fetch_observations(dg.AssetRecordsFilter(key, asset_partitions=["b"]), limit=1).records
+    assert records[0].event_log_entry.run_id == "" and records[0].partition_key == "b"

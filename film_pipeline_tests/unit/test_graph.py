@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from film_pipeline import graph
-from film_pipeline.materialize import artifact_version
+from film_pipeline.versions import artifact_version
 from film_pipeline.specs import SHOT_SPECS
 
 PACKAGE = Path(graph.__file__).resolve().parent

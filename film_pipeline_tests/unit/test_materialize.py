@@ -3,7 +3,8 @@ once, found again by any film, and a damaged file is never passed on as that ver
 
 import pytest
 
-from film_pipeline.materialize import ArtifactCache, artifact_version, file_ext, shared_key
+from film_pipeline.materialize import ArtifactCache, file_ext, shared_key
+from film_pipeline.versions import artifact_version
 from film_pipeline.store import IntegrityError, LocalStore
 
 
