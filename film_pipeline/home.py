@@ -77,7 +77,8 @@ def store_root() -> Path:
 
 
 def dagster_home() -> Path:
-    """DAGSTER_HOME under FILM_HOME, created with the repo's dagster.yaml on first use."""
+    """DAGSTER_HOME under FILM_HOME, created with the repo's dagster.yaml on first use, and its
+    event log kept open (`event_storage.FilmEventLogStorage`, the same files as Dagster's own)."""
     home = film_home() / "dagster"
     config = home / "dagster.yaml"
     if not config.exists():
@@ -87,7 +88,43 @@ def dagster_home() -> Path:
             shutil.copyfile(template, config)
         else:
             config.write_text(DEFAULT_INSTANCE_YAML)
+    _use_film_event_storage(config, home / "history" / "runs")
     return home
+
+
+EVENT_STORAGE = "film_pipeline.event_storage"
+
+
+def _use_film_event_storage(config: Path, runs: Path) -> None:
+    """Name the event storage in dagster.yaml (an instance configured with storage of its own,
+    Postgres say, is left as it is); the absolute path is renewed if FILM_HOME moved."""
+    import yaml
+
+    try:
+        text = config.read_text()
+        doc = yaml.safe_load(text) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return  # Dagster's own loading says what is wrong with it
+    if not isinstance(doc, dict) or "storage" in doc:
+        return
+    current = doc.get("event_log_storage")
+    if current is None:
+        config.write_text(text.rstrip("\n") + "\n" + EVENT_STORAGE_YAML.format(base_dir=runs))
+    elif isinstance(current, dict) and current.get("module") == EVENT_STORAGE:
+        recorded = str((current.get("config") or {}).get("base_dir"))
+        if recorded != str(runs):
+            config.write_text(text.replace(f"base_dir: {recorded}", f"base_dir: {runs}"))
+
+
+EVENT_STORAGE_YAML = """\
+# Added by film_pipeline: Dagster's SQLite event log, its files where Dagster keeps them, with its
+# connections kept open (film_pipeline/event_storage.py).
+event_log_storage:
+  module: film_pipeline.event_storage
+  class: FilmEventLogStorage
+  config:
+    base_dir: {base_dir}
+"""
 
 
 def get_instance():

@@ -1,0 +1,71 @@
+"""The instance's event storage: Dagster's SQLite event log files, with connections kept open and
+run databases copied from an empty one. History written before stays readable; a render opens a
+handful of connections, not hundreds."""
+
+import shutil
+
+import dagster as dg
+import yaml
+
+from film_pipeline import event_storage
+from film_pipeline.event_storage import EMPTY_RUN_DATABASE, FilmEventLogStorage
+from film_pipeline.home import dagster_home, get_instance
+from film_pipeline.records import latest_version
+from film_pipeline.render import render_film
+from film_pipeline_tests.conftest import edit_film, shot
+
+
+def test_the_instance_keeps_its_event_log_open_in_dagsters_own_files(rendered):
+    instance = get_instance()
+    assert type(instance.event_log_storage) is FilmEventLogStorage
+    config = yaml.safe_load((dagster_home() / "dagster.yaml").read_text())
+    assert config["event_log_storage"]["config"]["base_dir"] == str(dagster_home() / "history" / "runs")
+    assert latest_version(instance, dg.AssetKey(["mini", "final_cut"]), None, False) is not None
+
+
+def test_history_written_by_dagsters_own_storage_stays_readable(rendered):
+    from dagster._core.storage.event_log import SqliteEventLogStorage
+
+    home = dagster_home()
+    config = home / "dagster.yaml"
+    original = config.read_text()
+    config.write_text(original.split("# Added by film_pipeline")[0])  # as an older FILM_HOME has it
+    stock = dg.DagsterInstance.from_config(str(home))
+    assert type(stock.event_log_storage) is SqliteEventLogStorage
+    key = dg.AssetKey(["mini", "visual_spec"])
+    stock.report_runless_asset_event(dg.AssetObservation(key, partition="a", tags={"dagster/data_version": "stock"}))
+    before = stock.get_run_records()
+    again = get_instance()
+    assert type(again.event_log_storage) is FilmEventLogStorage and config.read_text() == original
+    assert [r.dagster_run.run_id for r in again.get_run_records()] == [r.dagster_run.run_id for r in before]
+    assert latest_version(again, key, "a", is_source=True) == "stock"
+
+
+def test_a_render_opens_a_few_connections_and_copies_each_runs_empty_database(rendered, monkeypatch):
+    engines = []
+    real = event_storage.create_engine
+    monkeypatch.setattr(event_storage, "create_engine", lambda *a, **k: engines.append(a[0]) or real(*a, **k))
+    edit_film(rendered, lambda d: shot(d, "b").__setitem__("prompt", "a city street in the rain"))
+    result = render_film(rendered)
+    assert not result.failures and ("clip", "b") in result.materialized
+    runs = dagster_home() / "history" / "runs"
+    assert (runs / EMPTY_RUN_DATABASE).exists()
+    for run_id in result.run_ids:
+        assert (runs / f"{run_id}.db").exists()
+        assert get_instance().all_logs(run_id)
+    # one engine per database a run touched (the index, each run's own, the runless events'),
+    # against one per statement (hundreds) before
+    assert len(engines) <= 2 * len(result.run_ids) + 3, engines
+
+
+def test_a_moved_film_home_renews_the_path_and_a_postgres_instance_is_left_alone(rendered, tmp_path, monkeypatch):
+    moved = tmp_path / "moved"
+    shutil.copytree(rendered.parent.parent, moved)
+    monkeypatch.setenv("FILM_HOME", str(moved))
+    config = yaml.safe_load((dagster_home() / "dagster.yaml").read_text())
+    assert config["event_log_storage"]["config"]["base_dir"] == str(moved / "dagster" / "history" / "runs")
+    assert get_instance().get_run_records()
+    team = "storage:\n  postgres:\n    postgres_url: postgresql://x@127.0.0.1/dagster\n"
+    (moved / "dagster" / "dagster.yaml").write_text(team)
+    dagster_home()
+    assert (moved / "dagster" / "dagster.yaml").read_text() == team
