@@ -123,6 +123,14 @@ def _parser() -> argparse.ArgumentParser:
     ui.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     ui.add_argument("--port", type=int, default=3000, help="port (default 3000)")
     ui.set_defaults(handler=_ui)
+    review = commands.add_parser("review", help="the review room: a local page to watch the cut, compare takes, "
+                                                "pick, re-roll and edit shots")
+    review.add_argument("film_dir", type=Path, help="the film's directory (holding film.yaml)")
+    review.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    review.add_argument("--port", type=int, default=3300, help="port (default 3300; 0: any free one)")
+    review.add_argument("--dagster-url", default="http://127.0.0.1:3000",
+                        help="where Dagster's UI is (`film ui`), for links to runs (default http://127.0.0.1:3000)")
+    review.set_defaults(handler=_review)
     takes = commands.add_parser("takes", help="a shot's takes with their scores, and the contact sheet's path")
     takes.add_argument("film_dir", type=Path, help="the film\'s directory (holding film.yaml)")
     takes.add_argument("shot")
@@ -155,6 +163,19 @@ def _parser() -> argparse.ArgumentParser:
     doctor = commands.add_parser("doctor", help="check that this machine can render (exit 0 when `preview` can run)")
     doctor.add_argument("--json", action="store_true", help="one JSON document on stdout")
     doctor.set_defaults(handler=_doctor)
+    new = commands.add_parser("new", help="write a new film.yaml: from a Fountain screenplay, a logline, or a "
+                                          "commented template")
+    new.add_argument("film_dir", type=Path, help="the film's directory (made if missing)")
+    origin = new.add_mutually_exclusive_group()
+    origin.add_argument("--from", dest="script", type=Path, metavar="SCRIPT.fountain",
+                        help="import a Fountain screenplay: scenes, action, dialogue, transitions")
+    origin.add_argument("--logline", help="the profile's language model writes a shot list from this sentence")
+    new.add_argument("--shots", type=int, help="how many shots --logline writes (default 4, at most 20)")
+    new.add_argument("--seed", type=int, help="the film's seed (--logline: the same seed writes the same film)")
+    new.add_argument("--profile", help="model profile the film uses (default: preview): its voices, its language model")
+    new.add_argument("--force", action="store_true", help="replace an existing film.yaml (kept as film.yaml.bak-<time>)")
+    new.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    new.set_defaults(handler=_new)
     for command in (render, plan, status, verify):
         command.add_argument("film_dir", type=Path, help="the film's directory (holding film.yaml)")
     for command in (render, plan, status, verify, takes, pick, history, rollback, cost):
@@ -167,10 +188,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 class _Progress:
-    """A bar per render on stderr: steps planned, the run that just ended."""
+    """A bar per render on stderr: one tick per step, the step running named, an estimate of the
+    time left; steps run elsewhere (Celery workers) tick when their run ends."""
 
     def __init__(self, disabled: bool):
-        self.disabled, self.bar = disabled, None
+        self.disabled, self.bar, self.ticked = disabled, None, 0
 
     def on_plan(self, plan) -> None:
         from tqdm import tqdm
@@ -180,9 +202,19 @@ class _Progress:
         if not plan.planned:
             self.bar.set_postfix_str("up to date")
 
+    def on_step(self, event: str, asset: str, shot: str | None) -> None:
+        if self.bar is None:
+            return
+        if event == "started":
+            self.bar.set_postfix_str(f"{asset}[{shot}]" if shot else asset)
+        else:
+            self.ticked += 1
+            self.bar.update(1)
+
     def on_run(self, label: str, steps: int) -> None:
-        self.bar.set_postfix_str(label)
-        self.bar.update(steps)
+        self.bar.set_postfix_str(f"{label} done")
+        self.bar.update(max(0, steps - self.ticked))  # what no step reported (a failure, or a worker's)
+        self.ticked = 0
 
     def close(self) -> None:
         if self.bar is not None:
@@ -195,7 +227,7 @@ def _render(args) -> int:
     progress = _Progress(args.no_progress)
     try:
         result = render_film(args.film_dir, args.profile, on_run=progress.on_run, on_plan=progress.on_plan,
-                             force=getattr(args, "force", []))
+                             on_step=progress.on_step, force=getattr(args, "force", []))
     finally:
         progress.close()
     if args.json:
@@ -502,6 +534,55 @@ def _doctor(args) -> int:
     if not args.json:  # the summary: on stdout when the default profile can run, else the `film:` line on stderr
         print(doctor.summary(checks) if ok else f"film: {doctor.summary(checks)}", file=sys.stdout if ok else sys.stderr)
     return errors.OK if ok else errors.STEP_FAILED
+
+
+def _review(args) -> int:
+    from urllib.parse import urlsplit
+
+    from film_pipeline import review
+
+    if not 0 <= args.port <= 65535:
+        print(f"film: --port {args.port}: a port is 0 to 65535 (0: any free one)", file=sys.stderr)
+        return errors.BAD_INPUT
+    try:
+        url = urlsplit(args.dagster_url)
+        valid_url = url.scheme in ("http", "https") and bool(url.hostname) and (url.port or 0) >= 0
+    except ValueError:  # a port that is no number, or out of range
+        valid_url = False
+    if not valid_url or any(ord(c) < 33 for c in args.dagster_url):
+        print(f"film: --dagster-url {args.dagster_url!r}: give the address of Dagster's UI, such as "
+              f"http://127.0.0.1:3000", file=sys.stderr)
+        return errors.BAD_INPUT
+    try:
+        return review.serve(args.film_dir, host=args.host, port=args.port, dagster_url=args.dagster_url)
+    except review.ServeError as error:
+        return _fail(error, errors.BAD_INPUT)
+
+
+def _new(args) -> int:
+    from film_pipeline.writers_room import new_film
+
+    made = new_film(args.film_dir, script=args.script, logline=args.logline, shots=args.shots, seed=args.seed,
+                    profile=args.profile, force=args.force)
+    if args.json:
+        print(json.dumps(made.as_dict(), indent=1))
+        return errors.OK
+    for warning in made.warnings:
+        print(f"film: warning: {_printable(warning)}", file=sys.stderr)
+    if made.backup:
+        print(f"film: the film.yaml that was there is kept as {_printable(made.backup)}", file=sys.stderr)
+    cast = f", {len(made.characters)} character(s)" if made.characters else ""
+    origin = {"template": "the template", "logline": "the logline"}.get(made.source, _printable(made.source))
+    print(f"{_printable(made.path)}: {made.shots} shot(s){cast}, from {origin}; render it with "
+          f"`film render {_printable(made.path.parent)}`")
+    return errors.OK
+
+
+def _printable(value) -> str:
+    """A path or text as the terminal can show it (bytes that are not UTF-8 as \\xNN)."""
+    import os
+
+    return os.fsencode(str(value)).decode("utf-8", "backslashreplace")
 
 
 def _ui(args) -> int:

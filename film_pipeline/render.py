@@ -22,6 +22,7 @@ import dagster as dg
 from film_pipeline.dagster_internals import reconstructable_job
 from film_pipeline.defs.film_graph import FilmGraph, sync_shot_partitions
 from film_pipeline.defs.jobs import QUIET, observe
+from film_pipeline import progress
 from film_pipeline.film import Film, load_film
 from film_pipeline.graph import needs_every_shot
 from film_pipeline.home import REPO_ROOT, film_home, get_instance, register_film
@@ -138,9 +139,11 @@ def render_lock() -> Iterator[None]:
 
 def render_film(film_dir: Path | str, profile: str | None = None,
                 on_run: Callable[[str, int], None] | None = None,
-                on_plan: Callable[[Plan], None] | None = None, force: list[str] = ()) -> RenderResult:
+                on_plan: Callable[[Plan], None] | None = None, force: list[str] = (),
+                on_step: "progress.Listener | None" = None) -> RenderResult:
     """Render whatever is missing or out of date, and whatever `force` names (`forced_steps`);
-    `on_run(label, steps)` reports each finished run. Shots a run of the UI's sensor or schedule
+    `on_run(label, steps)` reports each finished run, `on_step(started|finished, asset, shot)` each
+    step this process runs. Shots a run of the UI's sensor or schedule
     is rendering now are left to it (`result.skipped`), and so is the cut."""
     with render_lock():
         session = open_session(film_dir, profile)
@@ -158,24 +161,31 @@ def render_film(film_dir: Path | str, profile: str | None = None,
         # with workers: check that each queue has one before waiting on it (or the render would hang)
         workers = session.workers
         in_flight = workers.runs_in_flight(require_workers(workers)) if workers.enabled and requests else 1
-        film_requests = [r for r in requests if r.partition_key is None]
-        for request, outcome in _runs(session, [r for r in requests if r.partition_key is not None], in_flight):
-            _record(outcome, result)
-            if on_run:
-                on_run(f"shot {request.partition_key}", len(request.asset_selection))
-        for request in film_requests:
-            if result.failures:
-                # the soundtrack and the cut need every shot: they wait for the next render
-                keep = [key for key in request.asset_selection if not needs_every_shot(key.path[-1])]
-                if not keep:
-                    break
-                request = request.with_replaced_attrs(asset_selection=keep)
-            _record(_run(session, request), result)
-            if on_run:
-                on_run("film", len(request.asset_selection))
+        with progress.listening(on_step):
+            _execute(session, requests, in_flight, result, on_run)
         _raise_if_interrupted(result)
         result.final_cut = None if result.failures or result.skipped else final_cut_path(session)
         return result
+
+
+def _execute(session: Session, requests: list[dg.RunRequest], in_flight: int, result: RenderResult,
+             on_run: Callable[[str, int], None] | None) -> None:
+    """The shot runs, then the film's run (without what needs every shot, if a shot failed)."""
+    film_requests = [r for r in requests if r.partition_key is None]
+    for request, outcome in _runs(session, [r for r in requests if r.partition_key is not None], in_flight):
+        _record(outcome, result)
+        if on_run:
+            on_run(f"shot {request.partition_key}", len(request.asset_selection))
+    for request in film_requests:
+        if result.failures:
+            # the soundtrack and the cut need every shot: they wait for the next render
+            keep = [key for key in request.asset_selection if not needs_every_shot(key.path[-1])]
+            if not keep:
+                break
+            request = request.with_replaced_attrs(asset_selection=keep)
+        _record(_run(session, request), result)
+        if on_run:
+            on_run("film", len(request.asset_selection))
 
 
 def _with_forced(request: dg.RunRequest, forced: frozenset) -> dg.RunRequest:
