@@ -129,19 +129,17 @@ def check_ffmpeg() -> Check:
     fix = ("reinstall imageio-ffmpeg, which ships the binary (`pip install --force-reinstall imageio-ffmpeg`), "
            "or set IMAGEIO_FFMPEG_EXE to an ffmpeg binary")
     try:
-        from film_pipeline.media import FFMPEG
+        from film_pipeline.media import ffmpeg_version
     except Exception as error:  # noqa: BLE001 - imageio-ffmpeg raises RuntimeError when it finds no binary
         return Check("ffmpeg", "fail", f"no ffmpeg binary: {(str(error).splitlines() or [''])[0]}", fix)
     try:
-        result = subprocess.run([FFMPEG, "-nostdin", "-version"], capture_output=True, text=True, timeout=30,
-                                errors="replace")
+        version, binary = ffmpeg_version()
     except (OSError, subprocess.TimeoutExpired) as error:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-        return Check("ffmpeg", "fail", f"{FFMPEG} does not run ({reason})", fix)
-    version = re.match(r"ffmpeg version (\S+)", result.stdout)
-    if result.returncode != 0 or not version:
-        return Check("ffmpeg", "fail", f"{FFMPEG} -version failed (exit {result.returncode})", fix)
-    return Check("ffmpeg", "ok", f"ffmpeg {version.group(1)} ({FFMPEG})")
+        return Check("ffmpeg", "fail", f"{getattr(error, 'filename', None) or 'ffmpeg'} does not run ({reason})", fix)
+    if version is None:
+        return Check("ffmpeg", "fail", f"{binary} -version failed", fix)
+    return Check("ffmpeg", "ok", f"ffmpeg {version} ({binary})")
 
 
 def check_espeak() -> Check:

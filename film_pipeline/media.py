@@ -57,6 +57,14 @@ def popen_ffmpeg(*args: str, **subprocess_kwargs) -> subprocess.Popen:
     return subprocess.Popen(ffmpeg_args(*args), **subprocess_kwargs)
 
 
+def ffmpeg_version() -> tuple[str | None, str]:
+    """(ffmpeg's version, or None when it does not answer as ffmpeg does, the binary's path);
+    OSError or TimeoutExpired when it does not run at all (`film doctor`)."""
+    result = run_ffmpeg("-version", capture_output=True, text=True, timeout=30, errors="replace")
+    found = re.match(r"ffmpeg version (\S+)", result.stdout)
+    return (found.group(1) if found and result.returncode == 0 else None), FFMPEG
+
+
 def write_video(path: Path, frames: Iterable[np.ndarray], fps: int, size: tuple[int, int], crf: int = 12) -> int:
     """Encode RGB uint8 frames of `size` (w, h) to H.264 MP4; returns the frame count."""
     writer = imageio_ffmpeg.write_frames(

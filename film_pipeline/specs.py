@@ -15,6 +15,7 @@ from film_pipeline.timeline import Placement, layout, shot_frames
 from film_pipeline.versions import version_of  # noqa: F401 (specs' versions are hashed with it)
 
 KEYFRAME_MARGIN = 1.25  # keyframes are painted larger than the frame, room for camera moves
+REFRAMING_MOTION = ("camera-move",)  # motion backends that draw the same shot at any size (MotionRequest.scale)
 
 
 def keyframe_size(film: Film) -> tuple[int, int]:
@@ -54,7 +55,13 @@ def motion_spec(film: Film, shot: Shot, profile: str) -> dict:
 
 
 def upscale_spec(film: Film, shot: Shot, profile: str) -> dict:
-    return {"factor": film.upscale, "backend": stage_backend(film, "upscale", profile)}
+    spec = {"factor": film.upscale, "backend": stage_backend(film, "upscale", profile)}
+    motion = stage_backend(film, "motion", profile)
+    if film.upscale > 1 and motion["backend"] in REFRAMING_MOTION:
+        # a camera move over a still keyframe: the keyframe is upscaled once and the move drawn again at the
+        # delivery size, instead of every frame upscaled (the preview's demo: 504 frames -> 7 pictures)
+        spec["reframe"] = motion
+    return spec
 
 
 def narration_spec(film: Film, shot: Shot, profile: str) -> dict:

@@ -58,6 +58,9 @@ class MotionRequest:
     # `continues: true`: the keyframe given is the previous shot's last frame, at the frame's size, and the
     # clip's first frame is that frame
     continues: bool = False
+    # the same shot rendered `scale` times larger (frames of size x scale): a camera move re-rendered at
+    # the delivery size over an upscaled keyframe, instead of its frames upscaled one by one
+    scale: int = 1
 
 
 @dataclass(frozen=True)

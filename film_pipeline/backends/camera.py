@@ -5,6 +5,10 @@ in and out, so motion is smooth (no whole-pixel jitter). Words in the motion pro
 snow, drifting embers or fireflies, a flicker, or a handheld sway. A caption stays in the lower
 third so a viewer of the animatic can tell shots apart.
 
+With `scale`, the same shot is drawn at a multiple of its size over a keyframe upscaled as much
+(the particles are as many and in the same places, the caption as large relative to the frame):
+the delivery size without upscaling each frame.
+
 With an end keyframe (`end_prompt`) the camera travels over both pictures and blends from the
 first to the last as it moves, so the last frame is the end keyframe seen through the move's
 final framing. A continuing shot starts exactly on the previous shot's last frame.
@@ -54,12 +58,13 @@ class CameraMove:
     version = "2"
 
     def animate(self, keyframe: Image.Image, request: MotionRequest) -> Iterator[np.ndarray]:
-        width, height = request.size
+        base_width, base_height = request.size
+        width, height = base_width * request.scale, base_height * request.scale
         words = set(re.findall(r"[a-z]+", (request.motion or "").lower()))
         words |= {SYNONYMS[w] for w in words if w in SYNONYMS}
         start, end = self._framing(request)
         rng = np.random.default_rng(request.seed)
-        layers = [self._particles(rng, kind, width, height) for kind in PARTICLES if kind in words]
+        layers = [self._particles(rng, kind, base_width, base_height) for kind in PARTICLES if kind in words]
         sway = bool(words & {"handheld", "sway", "shaky", "wind", "windy"})
         flicker = bool(words & {"flicker", "flickering", "lightning", "candle", "candlelight"})
         caption = self._caption(request.caption, width, height)
@@ -94,7 +99,7 @@ class CameraMove:
     def _canvas_size(request: MotionRequest) -> tuple[int, int]:
         if request.end_keyframe is not None:
             return request.end_keyframe.size
-        width, height = request.size
+        width, height = (side * request.scale for side in request.size)
         return 2 * round(width * CANVAS_MARGIN / 2), 2 * round(height * CANVAS_MARGIN / 2)
 
     @staticmethod

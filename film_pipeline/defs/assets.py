@@ -12,6 +12,7 @@ from film_pipeline.defs.resources import StoreResource
 from film_pipeline.defs.step import Step
 from film_pipeline.graph import GPU_POOL, STAGES, Stage, film_level_inputs, needs_every_shot
 from film_pipeline.settings import Settings
+from film_pipeline.store import artifact_key
 from film_pipeline.stages import characters, clip, final_cut, script, soundtrack, storyboard, upscaled_clip, voiceover
 from film_pipeline.workers import QUEUE_TAG
 
@@ -61,8 +62,29 @@ def upscaled_clip_body(step: Step):
     clip_version, made = step.upstream("clip", shot)
     version, spec = step.spec("upscale_spec", shot)
     step.load("upscale", spec["backend"])
+    if spec.get("reframe"):  # a camera move: drawn again at the delivery size over the upscaled keyframe
+        motion, pictures = camera_move_of(step, made, shot)
+        return step.materialize("upscaled_clip", [clip_version, version], lambda workdir: upscaled_clip.reframe(
+            spec, made["info"], motion, pictures, step.backends, workdir), shot)
     return step.materialize("upscaled_clip", [clip_version, version], lambda workdir: upscaled_clip.render(
         spec, made["info"], step.local(made["files"]["video"]), step.backends, workdir), shot)
+
+
+def camera_move_of(step: Step, made: dict, shot: str) -> tuple[dict, upscaled_clip.Pictures]:
+    """The motion spec a clip was made from, and its pictures: the keyframe it used, the storyboard's
+    end keyframe and caption, and the clip it continues from."""
+    try:
+        motion = step.store.read_json(artifact_key(step.graph.slug, "motion_spec", shot, made["specs"]["motion_spec"], "json"))
+    except (FileNotFoundError, KeyError):  # a clip another film made: the same spec, recorded here as now
+        motion = step.spec("motion_spec", shot)[1]
+    keyframe_key = made["info"]["keyframe"]  # <film>/storyboard/<shot>/<version>.<take>.png, of whichever film made it
+    folder, name = keyframe_key.rsplit("/", 1)
+    board = step.store.read_json(f"{folder}/{name.split('.')[0]}.json")
+    end, previous = board["files"].get("end"), None
+    if motion.get("continues"):
+        previous = step.local(step.upstream("clip", motion["continues"])[1]["files"]["video"])
+    return motion, upscaled_clip.Pictures(step.store.local_path(keyframe_key), board["info"]["caption"],
+                                          step.local(end) if end else None, previous)
 
 
 def voiceover_body(step: Step):
