@@ -6,8 +6,10 @@ measured against this (bench/results.py, "orchestration overhead").
 """
 
 import itertools
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from film_pipeline import edit
@@ -54,10 +56,15 @@ def _picture(film: Film, shot, out: Path) -> Path:
     write_video(clip, backend_for("motion", motion["backend"]).animate(Image.open(out / f"{shot.id}.png"), request),
                 motion["fps"], tuple(motion["size"]))
     upscaler, factor = backend_for("upscale", upscale["backend"]), upscale["factor"]
+    path = out / f"{shot.id}.upscaled.mp4"
+    size = (motion["size"][0] * factor, motion["size"][1] * factor)
+    if upscale.get("reframe"):  # as upscaled_clip does for camera moves: the keyframe upscaled, the move drawn again
+        big = Image.fromarray(upscaler.upscale(np.asarray(keyframe), factor))
+        moved = backend_for("motion", upscale["reframe"]).animate(big, replace(request, scale=factor))
+        write_video(path, moved, motion["fps"], size, crf=MASTER_CRF)
+        return path
     frames = read_video(clip)
     first = next(frames)
-    size = (first.shape[1] * factor, first.shape[0] * factor)
-    path = out / f"{shot.id}.upscaled.mp4"
     write_video(path, (upscaler.upscale(f, factor) for f in itertools.chain([first], frames)), motion["fps"], size,
                 crf=MASTER_CRF)
     return path

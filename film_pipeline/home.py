@@ -96,8 +96,9 @@ EVENT_STORAGE = "film_pipeline.event_storage"
 
 
 def _use_film_event_storage(config: Path, runs: Path) -> None:
-    """Name the event storage in dagster.yaml (an instance configured with storage of its own,
-    Postgres say, is left as it is); the absolute path is renewed if FILM_HOME moved."""
+    """Name the event storage in dagster.yaml, and no raw step logs unless it configures them (an
+    instance configured with storage of its own, Postgres say, is left as it is); the absolute
+    path is renewed if FILM_HOME moved."""
     import yaml
 
     try:
@@ -107,6 +108,9 @@ def _use_film_event_storage(config: Path, runs: Path) -> None:
         return  # Dagster's own loading says what is wrong with it
     if not isinstance(doc, dict) or "storage" in doc:
         return
+    if "compute_logs" not in doc:
+        text = text.rstrip("\n") + "\n" + NO_COMPUTE_LOGS_YAML
+        config.write_text(text)
     current = doc.get("event_log_storage")
     if current is None:
         config.write_text(text.rstrip("\n") + "\n" + EVENT_STORAGE_YAML.format(base_dir=runs))
@@ -115,6 +119,14 @@ def _use_film_event_storage(config: Path, runs: Path) -> None:
         if recorded != str(runs):
             config.write_text(text.replace(f"base_dir: {recorded}", f"base_dir: {runs}"))
 
+
+NO_COMPUTE_LOGS_YAML = """\
+# Added by film_pipeline: steps log through Dagster's structured logs (the UI's run page shows them);
+# capturing their raw stdout/stderr cost two `tail -F` processes per step.
+compute_logs:
+  module: dagster._core.storage.noop_compute_log_manager
+  class: NoOpComputeLogManager
+"""
 
 EVENT_STORAGE_YAML = """\
 # Added by film_pipeline: Dagster's SQLite event log, its files where Dagster keeps them, with its

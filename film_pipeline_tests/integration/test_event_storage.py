@@ -21,6 +21,8 @@ def test_the_instance_keeps_its_event_log_open_in_dagsters_own_files(rendered):
     config = yaml.safe_load((dagster_home() / "dagster.yaml").read_text())
     assert config["event_log_storage"]["config"]["base_dir"] == str(dagster_home() / "history" / "runs")
     assert latest_version(instance, dg.AssetKey(["mini", "final_cut"]), None, False) is not None
+    # steps log through structured events: no `tail -F` pair per step capturing raw stdout/stderr
+    assert type(instance.compute_log_manager).__name__ == "NoOpComputeLogManager"
 
 
 def test_history_written_by_dagsters_own_storage_stays_readable(rendered):
