@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 FILM_HOME ?= $(CURDIR)/data
 export FILM_HOME
 
-.PHONY: demo test test-unit bench bench-workers ui plan status clean-renders store-up store-down workers-up workers-down
+.PHONY: demo test test-unit bench bench-quick bench-workers ui plan status clean-renders store-up store-down workers-up workers-down
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,10 +31,14 @@ test: $(VENV)/.installed
 test-unit: $(VENV)/.installed
 	$(BIN)/python -m pytest -n 2 -p no:cacheprovider -m unit $(PYTEST_ARGS)
 
-# The four benchmarks (incremental rebuild, orchestration overhead, cut assembly, scale to 512
-# shots), written to bench/RESULTS.md; about 50 min on 2 cores. BENCH_ARGS="--runs 1 --sizes 8,32" for a quick look.
+# Every speed goal side by side (no-op, edit, overhead, cut, scale to 2,000 shots, the demo from the
+# command line and through the UI), written to bench/RESULTS.md; a few hours on 2 cores, most of it the
+# 2,000-shot film's first render. `make bench-quick`: one run each, 8 and 32 shots (about 15 min).
 bench: $(VENV)/.installed
 	$(BIN)/python bench/results.py $(BENCH_ARGS)
+
+bench-quick: $(VENV)/.installed
+	$(BIN)/python bench/results.py --quick $(BENCH_ARGS)
 
 plan status: $(VENV)/.installed
 	$(BIN)/film $@ data/films/demo

@@ -1,12 +1,17 @@
-"""The four benchmarks side by side, written to bench/RESULTS.md (`make bench`).
+"""Every speed goal side by side, written to bench/RESULTS.md (`make bench`; `make bench-quick`).
 
-    .venv/bin/python bench/results.py [--runs 3] [--sizes 8,32,128,512] [--out bench/RESULTS.md]
+    .venv/bin/python bench/results.py [--runs 3] [--sizes 8,32,128,512,2000] [--quick] [--out bench/RESULTS.md]
+
+0. The goals, each measured below, with its verdict; the import floor (`python -c "import dagster"`).
 
 1. Incremental rebuild: a generated film's first render against the render after one prompt edit.
 2. Orchestration overhead: `film render` against bench/plain_loop.py (same backends, no Dagster).
 3. Final cut assembly against ffmpeg's concat stream copy (the I/O limit) and a naive moviepy re-encode.
 4. Scale: time and peak memory of `film plan`, `film status` and a no-op `film render`, and
-   whether the cut stays exact past Dagster's 100-partition limit.
+   whether the cut stays exact past Dagster's 100-partition limit; the runs plan and status add to
+   the UI (the smallest film) and the UI's partitions page in headless Chromium (the largest).
+5. The demo film: first render, one prompt edit from the command line, and the same edit saved
+   while `film ui` runs, until the new cut is there (bench/goals.py).
 
 Every `film` command runs as its own process (as a user runs it), timed by wall clock; its peak
 memory is that process's own high-water mark (wait4's ru_maxrss). Medians of --runs; a film's
@@ -32,7 +37,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.films import edit_prompt, write_film  # noqa: E402
+from bench import goals  # noqa: E402
+from bench.films import edit_prompt, shot_id, write_film  # noqa: E402
 
 FILM = [sys.executable, "-m", "film_pipeline.cli"]
 EXACT_FROM = 100  # Dagster's SKIP_PARTITION_DATA_VERSION_DEPENDENCY_THRESHOLD
@@ -68,7 +74,8 @@ def newest_cut_seconds(home: Path, film: str) -> float:
 
 # ---- 1 and 4: one generated film per size ------------------------------------------------------
 
-def film_at_size(shots: int, runs: int, incremental: bool, root: Path) -> dict:
+def film_at_size(shots: int, runs: int, incremental: bool, root: Path, count_runs: bool = False,
+                 partitions_page: bool = False) -> dict:
     home = root / f"scale-{shots}"
     film_dir = home / "films" / "gen"
     yaml = write_film(film_dir, shots, takes_shot=2)
@@ -89,6 +96,11 @@ def film_at_size(shots: int, runs: int, incremental: bool, root: Path) -> dict:
         out = subprocess.run([sys.executable, "bench/exactness.py", str(film_dir)], env=env, cwd=REPO,
                              capture_output=True, text=True, check=True).stdout
         row["exactness"] = json.loads(out.strip().splitlines()[-1])
+    if count_runs:
+        row["runs_added"] = goals.runs_added_by_queries(home, film_dir)
+    if partitions_page:
+        print(f"  {shots} shots: the UI's partitions page in headless Chromium ...", flush=True)
+        row["partitions_page"] = goals.partitions_page_seconds(home, "gen", "storyboard", shot_id(shots - 1))
     shutil.rmtree(home, ignore_errors=True)
     return row
 
@@ -182,9 +194,54 @@ def verdict(met: bool) -> str:
     return "**met**" if met else "**missed**"
 
 
-def report(rows: list[dict], orchestra: dict, cuts: list[dict], runs: int, took: float) -> str:
+def goal_rows(rows: list[dict], orchestra: dict, cuts: list[dict], floor: float, demo: dict | None) -> list[str]:
+    """Issue 17's goals, each with what was measured and its verdict."""
+    small, large = rows[0], rows[-1]
+    found = []
+
+    def goal(what: str, measured: str, met: bool | None) -> None:
+        found.append(f"| {what} | {measured} | {verdict(met) if met is not None else '–'} |")
+
+    for step in ("noop", "plan", "status"):
+        goal(f"no-op `film {'render' if step == 'noop' else step}` at {small['shots']} shots ≤ 2.5× the import floor "
+             f"({floor:.2f} s)", f"{small[step]:.2f} s = {small[step] / floor:.2f}×", small[step] <= 2.5 * floor)
+    if large is not small:
+        for step in ("noop", "plan", "status"):
+            goal(f"no-op `film {'render' if step == 'noop' else step}` at {large['shots']} shots ≤ 2× the {small['shots']}-shot "
+                 f"time, peak ≤ 600 MiB", f"{large[step]:.2f} s = {large[step] / small[step]:.2f}×, {large[f'{step}_mb']:.0f} MiB",
+                 large[step] <= 2 * small[step] and large[f"{step}_mb"] <= 600)
+    if "runs_added" in small:
+        goal("`film plan` and `film status` add no runs to the UI", f"{small['runs_added']} run(s) added",
+             small["runs_added"] == 0)
+    edits = [r for r in rows if "edit" in r]
+    for row in edits:
+        if row["shots"] >= 32:
+            ratio, target = row["edit"] / row["full"], 1.5 / row["shots"] + row["cut"] / row["full"]
+            goal(f"one prompt edit at {row['shots']} shots: edit / first ≤ 1.5/N + the cut's share",
+                 f"{ratio:.3f} (goal {target:.3f})", ratio <= target)
+    by_size = {r["shots"]: r for r in edits}
+    if 8 in by_size and 512 in by_size:
+        goal("an edit at 512 shots ≤ 1.5× the same edit at 8", f"{by_size[512]['edit']:.1f} s vs {by_size[8]['edit']:.1f} s "
+             f"= {by_size[512]['edit'] / by_size[8]['edit']:.2f}×", by_size[512]["edit"] <= 1.5 * by_size[8]["edit"])
+    goal(f"`film render` / plain loop ≤ 1.10 at {orchestra['shots']} shots", f"{orchestra['ratio']:.2f}",
+         orchestra["ratio"] <= 1.10)
+    goal("a hard-cut film assembles in ≤ 2× ffmpeg's stream copy", f"{cuts[0]['ours'] / cuts[0]['copy']:.2f}×",
+         cuts[0]["ours"] <= 2 * cuts[0]["copy"])
+    if demo:
+        goal("the demo's first render ≤ 2 min", f"{demo['first']:.0f} s", demo["first"] <= 120)
+        goal("the demo: edit to cut ≤ 15 s", f"{demo['edit']:.1f} s", demo["edit"] <= 15)
+        goal(f"the demo: UI save to cut ≤ 1.3× the CLI's (sensor every {demo['sensor_interval']} s)",
+             f"{demo['ui_cut']:.1f} s = {demo['ui_cut'] / demo['edit']:.2f}×", demo["ui_cut"] <= 1.3 * demo["edit"])
+    if large.get("partitions_page") is not None:
+        goal(f"Dagster's UI shows {large['shots']} shots' partitions (headless Chromium)",
+             f"{large['partitions_page']:.1f} s", None)
+    return ["| goal | measured | verdict |", "|---|---|---|", *found]
+
+
+def report(rows: list[dict], orchestra: dict, cuts: list[dict], runs: int, took: float, floor: float,
+           demo: dict | None) -> str:
     lines = ["# Benchmark results", "", f"Written by `make bench` (`bench/results.py --runs {runs}`) in {took / 60:.0f} min.", "",
-             *machine(), "",
+             *machine(), "", "## 0. The goals", "", *goal_rows(rows, orchestra, cuts, floor, demo), "",
              f"Each `film` command runs as its own process, as a user runs it. Medians of {runs} runs, except a film's "
              "first render (once per size). Generated films (`bench/films.py`): shots of 1 s at 12 fps, 64×36 "
              "rendered and upscaled ×2, preview profile, narration on every 4th shot, a crossfade after every 4th shot.", ""]
@@ -218,6 +275,11 @@ def report(rows: list[dict], orchestra: dict, cuts: list[dict], runs: int, took:
                  else f"**no** ({exact})" if exact else "n/a (under 100)")
         lines.append(f"| {row['shots']} | {row['full']:.1f} | {row['full_mb']:.0f} | {row['plan']:.1f} | {row['plan_mb']:.0f} | "
                      f"{row['status']:.1f} | {row['status_mb']:.0f} | {row['noop']:.1f} | {row['noop_mb']:.0f} | {shown} |")
+    if demo:
+        lines += ["", "## 5. The demo film", "",
+                  "| first render (s) | one prompt edit, `film render` (s) | `film ui` boot (s) | save → the shot rerun in the UI (s) "
+                  "| save → the new cut in the UI (s) |", "|---|---|---|---|---|",
+                  f"| {demo['first']:.1f} | {demo['edit']:.1f} | {demo['ui_boot']:.1f} | {demo['ui_shot']:.1f} | {demo['ui_cut']:.1f} |"]
     if len(rows) < 2:
         return "\n".join(lines) + "\n"
     lines += ["", "Growth between the two largest sizes, as an exponent of the shot count (1 = linear; a fixed start-up "
@@ -234,22 +296,35 @@ def report(rows: list[dict], orchestra: dict, cuts: list[dict], runs: int, took:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--sizes", default="8,32,128,512", help="shot counts for the scale table")
-    parser.add_argument("--incremental", default="8,32,128", help="shot counts for the incremental table")
+    parser.add_argument("--sizes", default="8,32,128,512,2000", help="shot counts for the scale table")
+    parser.add_argument("--incremental", default="8,32,128,512,2000", help="shot counts for the incremental table")
     parser.add_argument("--orchestration-shots", type=int, default=32)
     parser.add_argument("--cut-shots", type=int, default=32)
+    parser.add_argument("--no-demo", action="store_true", help="leave out the demo film (and the UI edit)")
+    parser.add_argument("--quick", action="store_true",
+                        help="one run each, films of 8 and 32 shots, the demo edited once (about 15 min on 2 cores)")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "RESULTS.md")
     args = parser.parse_args()
+    if args.quick:
+        args.runs, args.sizes, args.incremental, args.orchestration_shots, args.cut_shots = 1, "8,32", "8,32", 8, 8
     started = time.perf_counter()
+    sizes = [int(n) for n in args.sizes.split(",")]
     incremental = {int(n) for n in args.incremental.split(",")}
     with tempfile.TemporaryDirectory(prefix="film-bench-") as root:
+        print("0. the import floor", flush=True)
+        floor = goals.import_floor(max(3, args.runs))
         print("3. final cut assembly", flush=True)
         cuts = cut_assembly(args.cut_shots, args.runs, Path(root))
         print("2. orchestration overhead", flush=True)
         orchestra = orchestration(args.orchestration_shots, args.runs, Path(root))
         print("1 and 4. incremental rebuild and scale", flush=True)
-        rows = [film_at_size(int(n), args.runs, int(n) in incremental, Path(root)) for n in args.sizes.split(",")]
-    text = report(rows, orchestra, cuts, args.runs, time.perf_counter() - started)
+        rows = [film_at_size(n, args.runs, n in incremental, Path(root), count_runs=n == sizes[0],
+                             partitions_page=n == sizes[-1]) for n in sizes]
+        demo = None
+        if not args.no_demo:
+            print("5. the demo film", flush=True)
+            demo = goals.demo(args.runs, 1 if args.quick else args.runs, Path(root))
+    text = report(rows, orchestra, cuts, args.runs, time.perf_counter() - started, floor, demo)
     args.out.write_text(text)
     print(text)
 
