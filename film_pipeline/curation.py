@@ -1,12 +1,19 @@
 """Curation: the takes of a shot and their scores, picking one, every version ever made, and
 rolling a shot back to one of them.
 
-film.yaml is edited round-trip (ruamel), so comments and layout survive; an edit that would make
-the file invalid is undone and reported. Renders after a pick or a rollback go through the usual
-plan, so only what the change touches re-renders, and versions already in the store are reused.
+film.yaml is edited round-trip (ruamel), so comments and layout survive; the edited text is
+checked as a film before it replaces the file (atomically), so an edit that would make the file
+invalid is reported at its line and nothing is written. `film review` edits through the same
+functions (`pick`, `more_takes`, `edit_fields`, `rollback`). Renders after a pick or a rollback go
+through the usual plan, so only what the change touches re-renders, and versions already in the
+store are reused.
 """
 
 import datetime as dt
+import io
+import os
+import stat
+import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -20,6 +27,11 @@ from film_pipeline.records import materializations
 from film_pipeline.specs import SHOT_SPECS
 from film_pipeline.store import artifact_key, open_store
 
+# a shot's fields `edit_fields` (and `film review`'s inline edits) may change
+EDITABLE_FIELDS = ("prompt", "narration", "camera")
+MAX_TAKES = 16  # film.yaml's bound on `takes` and `clip_takes`
+
+
 class CurationError(ValueError):
     """A take, shot or version that does not exist; the message says what does."""
 
@@ -32,31 +44,63 @@ def _yaml() -> YAML:
     return yaml
 
 
-def edit_shot(film_dir: Path | str, shot_id: str, changes: dict) -> None:
+def edit_shot(film_dir: Path | str, shot_id: str, changes: dict, dry_run: bool = False) -> None:
     """Set (or, with None, remove) keys of one shot in film.yaml, keeping comments and layout.
 
+    The edited text is checked as a film (`load_film`) before it replaces film.yaml, atomically
+    (a temporary file beside it, renamed over it): an edit that would make the file invalid
+    raises the FilmError that names film.yaml's line, and nothing is written. `dry_run` checks
+    the edit and writes nothing.
+
     Only while no render runs on this FILM_HOME: a render reads film.yaml as it goes, so an edit
-    under it is refused (RenderBusyError) before anything is written."""
+    under it is refused (RenderBusyError) before anything is written. The render lock also keeps
+    two edits (two commands, two tabs of `film review`) from interleaving their read and write."""
     path = film_file(film_dir)
+    if dry_run:
+        _check_film_text(path, _edited_text(path, path.read_text(encoding="utf-8"), shot_id, changes), write=False)
+        return
     with _no_render_running(path):
-        original = path.read_text()
-        yaml = _yaml()
-        doc = yaml.load(original)
-        shot = next((s for s in doc.get("shots") or [] if s.get("id") == shot_id), None)
-        if shot is None:
-            raise CurationError(f"{path}: no shot `{shot_id}`; shots: {', '.join(str(s.get('id')) for s in doc['shots'])}")
-        for key, value in changes.items():
-            if value is None:
-                shot.pop(key, None)
-            else:
-                shot[key] = value
-        with open(path, "w") as out:
-            yaml.dump(doc, out)
+        text = _edited_text(path, path.read_text(encoding="utf-8"), shot_id, changes)
+        _check_film_text(path, text, write=True)
+
+
+def _edited_text(path: Path, original: str, shot_id: str, changes: dict) -> str:
+    yaml = _yaml()
+    doc = yaml.load(original)
+    shot = next((s for s in doc.get("shots") or [] if s.get("id") == shot_id), None)
+    if shot is None:
+        raise CurationError(f"{path}: no shot `{shot_id}`; shots: {', '.join(str(s.get('id')) for s in doc['shots'])}")
+    for key, value in changes.items():
+        if value is None:
+            shot.pop(key, None)
+        else:
+            shot[key] = value
+    out = io.StringIO()
+    yaml.dump(doc, out)
+    return out.getvalue()
+
+
+def _check_film_text(path: Path, text: str, write: bool) -> None:
+    """Check `text` as film.yaml (errors name `path` and the line) and, with `write`, put it in
+    place of film.yaml atomically, with film.yaml's permissions (a symlinked film.yaml: its target)."""
+    target = path.resolve()
+    handle, name = tempfile.mkstemp(prefix=".film.", suffix=".edit.yaml", dir=target.parent)
+    temporary = Path(name)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
         try:
-            load_film(path)
-        except FilmError:
-            path.write_text(original)  # never leave film.yaml broken
-            raise
+            load_film(temporary)
+        except FilmError as error:
+            said = lambda text: text.replace(str(temporary), str(path)).replace(temporary.name, path.name)  # noqa: E731
+            raise FilmError(path, error.line, said(error.problem), said(error.fix)) from None
+        if write:
+            os.chmod(temporary, stat.S_IMODE(target.stat().st_mode))
+            os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 @contextmanager
@@ -116,15 +160,52 @@ def takes(film_dir: Path | str, shot_id: str) -> dict:
     return {"shot": shot_id, "sheet": store.local_path(sheet["key"]), "keyframes": keyframes, "clips": clips}
 
 
-def pick(film_dir: Path | str, shot_id: str, take: int, clip: bool = False) -> None:
+def pick(film_dir: Path | str, shot_id: str, take: int, clip: bool = False, dry_run: bool = False) -> None:
     """Write `pick: TAKE` (or `clip_pick`) into the shot; 0 goes back to the best-scoring take."""
     film = load_film(film_dir)
     shot = _require_shot(film, shot_id)
     count = shot.clip_takes if clip else shot.takes
-    if not 0 <= take <= count:
+    if isinstance(take, bool) or not isinstance(take, int) or not 0 <= take <= count:
         raise CurationError(f"shot `{shot_id}` has {count} {'clip ' if clip else ''}take(s); pick 1 to {count}, "
                             f"or 0 for the best-scoring one")
-    edit_shot(film_dir, shot_id, {"clip_pick" if clip else "pick": take or None})
+    edit_shot(film_dir, shot_id, {"clip_pick" if clip else "pick": take or None}, dry_run=dry_run)
+
+
+def more_takes(film_dir: Path | str, shot_id: str, more: int = 2, dry_run: bool = False) -> int:
+    """Raise the shot's `takes` by `more` (to 16 at most); the new count. A render then paints only
+    the new takes: take k is painted with seed + k - 1 whatever the count, and the storyboard
+    copies the takes it already has from the store (stages/storyboard.py)."""
+    film = load_film(film_dir)
+    shot = _require_shot(film, shot_id)
+    if isinstance(more, bool) or not isinstance(more, int) or more < 1:
+        raise CurationError(f"ask for 1 or more takes, not {more!r}")
+    if shot.takes >= MAX_TAKES:
+        raise CurationError(f"shot `{shot_id}` has {shot.takes} takes, the most a shot can have; pick one of them")
+    count = min(MAX_TAKES, shot.takes + more)
+    edit_shot(film_dir, shot_id, {"takes": count}, dry_run=dry_run)
+    return count
+
+
+def edit_fields(film_dir: Path | str, shot_id: str, fields: dict, dry_run: bool = False) -> dict:
+    """Set the shot's `prompt`, `narration` or `camera` (EDITABLE_FIELDS) to the text given; empty
+    text removes the key (a shot without a prompt is an error at its line, and nothing is
+    written). Only what differs from film.yaml is written; the changes made."""
+    unknown = sorted(set(fields) - set(EDITABLE_FIELDS))
+    if unknown:
+        raise CurationError(f"`{unknown[0]}` cannot be edited here; editable: {', '.join(EDITABLE_FIELDS)}")
+    film = load_film(film_dir)
+    shot = _require_shot(film, shot_id)
+    changes = {}
+    for key, value in fields.items():
+        if value is not None and not isinstance(value, str):
+            raise CurationError(f"`{key}` must be text, not {type(value).__name__}")
+        value = (value or "").replace("\r\n", "\n").strip() or None
+        current = getattr(shot, key)
+        if value != current and not (key == "camera" and value is None and current == "static"):
+            changes[key] = value
+    if changes:
+        edit_shot(film_dir, shot_id, changes, dry_run=dry_run)
+    return changes
 
 
 # ---- history and rollback --------------------------------------------------------------
@@ -155,8 +236,9 @@ def history(film_dir: Path | str, shot_id: str | None = None) -> list[dict]:
     return rows
 
 
-def rollback(film_dir: Path | str, shot_id: str, version: str) -> dict:
-    """Restore, in film.yaml, the shot's spec as it was when `version` (of any of its assets) was made."""
+def rollback(film_dir: Path | str, shot_id: str, version: str, dry_run: bool = False) -> dict:
+    """Restore, in film.yaml, the shot's spec as it was when `version` (of any of its assets) was
+    made; the changes (with `dry_run`, the changes it would make, nothing written)."""
     from film_pipeline.render import open_session
 
     session = open_session(film_dir)
@@ -176,7 +258,7 @@ def rollback(film_dir: Path | str, shot_id: str, version: str) -> dict:
                                             for name, make in SHOT_SPECS.items()})
     changes = {key: value for key, value in wanted.items() if now.get(key) != value}
     if changes:
-        edit_shot(film_dir, shot_id, changes)
+        edit_shot(film_dir, shot_id, changes, dry_run=dry_run)
     return changes
 
 

@@ -26,37 +26,28 @@ from typing import Protocol
 import dagster as dg
 from PIL import Image
 
+from film_pipeline import progress
 from film_pipeline.backends import is_out_of_memory, loaded_backends, release_accelerator_memory
 from film_pipeline.cost import Prices
-from film_pipeline.graph import CODE_VERSIONS
 from film_pipeline.integrity import StoredArtifacts, attic_folder
+from film_pipeline.planning import FORCE_TAG
 from film_pipeline.media import peak_memory_mb, reset_peak_memory, thumbnail
-from film_pipeline.specs import version_of
+from film_pipeline.versions import artifact_version
 from film_pipeline.stages import Rendered
+from film_pipeline.stages.previews import CLIP_TAKE_PREVIEW, KEYFRAME_TAKE, take_note
 from film_pipeline.store import ArtifactStore, artifact_key, stored_dict
 from film_pipeline.store.s3 import StoreUnavailableError
 from film_pipeline.workers import current_worker
 
 # Artifacts actually generated (not reused) in this process, by asset: what "undo for free" counts.
 GENERATIONS: Counter = Counter()
-# `film render --force`: the steps of a run that render regardless of the store (JSON [[asset, shot]])
-FORCE_TAG = "film/force"
-PREVIEW_ROLES = ("take1", "end", "takes_sheet", "poster", "contact_sheet", "frame")
-
-
-def forced_tag(steps: list[tuple[str, str | None]]) -> dict[str, str]:
-    """The run tag that makes these steps render regardless of the store (`film render --force`)."""
-    return {FORCE_TAG: json.dumps(sorted([name, shot] for name, shot in steps))} if steps else {}
+# pictures shown as they are (a storyboard's takes, `take<N>`, are shown each with its score)
+PREVIEW_ROLES = ("end", "takes_sheet", "poster", "contact_sheet", "frame")
 
 
 def is_forced(context, name: str, shot: str | None) -> bool:
     value = context.run.tags.get(FORCE_TAG) if context.run else None
     return bool(value) and [name, shot] in json.loads(value)
-
-
-def artifact_version(name: str, inputs: list) -> str:
-    """The data version of a stage's artifact made from these input versions."""
-    return version_of(name, CODE_VERSIONS[name], inputs)
 
 
 def shared_key(name: str, version: str) -> str:
@@ -152,6 +143,7 @@ def materialize(context, cache: ArtifactCache, name: str, shot: str | None, inpu
     where = {"worker": current_worker(), "worker_pid": dg.MetadataValue.int(os.getpid()),
              "models_already_loaded": dg.MetadataValue.int(loaded_backends())}
     what = f"{name}[{shot or '-'}]"
+    progress.report("started", name, shot)
     if is_forced(context, name, shot):
         moved = cache.set_aside(name, shot, version)
         context.log.info(f"{what} {version}: forced to re-render"
@@ -169,8 +161,10 @@ def materialize(context, cache: ArtifactCache, name: str, shot: str | None, inpu
     else:
         manifest = _render(context, cache, name, shot, version, make, provenance)
         context.log.info(f"{what} rendered in {manifest['info']['seconds']:.2f}s")
-    return dg.MaterializeResult(data_version=dg.DataVersion(version),
-                                metadata={**metadata(cache.store, manifest, reused), **where})
+    result = dg.MaterializeResult(data_version=dg.DataVersion(version),
+                                  metadata={**metadata(cache.store, manifest, reused), **where})
+    progress.report("finished", name, shot)
+    return result
 
 
 def _render(context, cache: ArtifactCache, name: str, shot: str | None, version: str,
@@ -205,7 +199,11 @@ def _retry_if_transient(context, name: str, shot: str | None, make, workdir: Pat
 
 
 def metadata(store: ArtifactStore, manifest: dict, reused: bool) -> dict:
-    """The manifest as the UI's metadata panel shows it: uri, hash, cost, facts and pictures."""
+    """The manifest as the UI's metadata panel shows it: uri, hash, cost, facts and pictures.
+
+    A storyboard shows every keyframe take with its score, the best starred. Which take a clip
+    starts from is the clip's business (its motion spec's `pick`), so the clip shows the keyframe
+    in use (`keyframe_in_use`, `preview_keyframe`), and an animated preview of each of its takes."""
     primary = manifest["files"][manifest["primary"]]
     info = manifest["info"]
     meta = {
@@ -222,12 +220,36 @@ def metadata(store: ArtifactStore, manifest: dict, reused: bool) -> dict:
             meta[key] = dg.MetadataValue.md(value["md"])
         elif isinstance(value, (str, int, float, bool)):
             meta[key] = value
+
+    def picture(key: str, caption: str, note: str = "") -> dg.MetadataValue:
+        shown = image_markdown(Image.open(store.local_path(key)), caption=caption)
+        return dg.MetadataValue.md(f"{shown.value}\n\n{note}") if note else shown
+
+    def webp(key: str) -> str:
+        return "data:image/webp;base64," + base64.b64encode(store.local_path(key).read_bytes()).decode()
+
+    if manifest.get("asset") == "clip":
+        if info.get("pick") is not None:
+            meta["keyframe_in_use"] = f"take {info['pick']}"
+        if info.get("clip_takes", 1) > 1 and info.get("clip_take") is not None:
+            meta["clip_take_in_use"] = f"clip take {info['clip_take']}" + (
+                " ★ best" if info["clip_take"] == info.get("clip_best") else "")
+        keyframe = info.get("keyframe")
+        if isinstance(keyframe, str) and keyframe.endswith(".png") and store.exists(keyframe):
+            meta["preview_keyframe"] = picture(keyframe, "keyframe in use",
+                                               f"**{meta.get('keyframe_in_use', 'the keyframe')}** in use")
     for role, stored in manifest["files"].items():
-        if stored["key"].endswith(".png") and (role in PREVIEW_ROLES or role.startswith("ref-")):
-            meta[f"preview_{role}"] = image_markdown(Image.open(store.local_path(stored["key"])), caption=role)
+        if (take := KEYFRAME_TAKE.fullmatch(role)) and stored["key"].endswith(".png"):  # every take, the best starred
+            meta[f"preview_{role}"] = picture(stored["key"], role, take_note(
+                f"take {take[1]}", info.get("scores"), int(take[1]), info.get("best_take")))
+        elif stored["key"].endswith(".png") and (role in PREVIEW_ROLES or role.startswith("ref-")):
+            meta[f"preview_{role}"] = picture(stored["key"], role)
         elif role == "preview":  # an animated WebP, small enough to live in the event log
-            encoded = base64.b64encode(store.local_path(stored["key"]).read_bytes()).decode()
-            meta["preview_motion"] = dg.MetadataValue.md(f"![motion](data:image/webp;base64,{encoded})")
+            meta["preview_motion"] = dg.MetadataValue.md(f"![motion]({webp(stored['key'])})")
+        elif take := CLIP_TAKE_PREVIEW.fullmatch(role):  # the animated preview of a clip take not chosen
+            note = take_note(f"clip take {take[1]}", info.get("clip_scores"), int(take[1]), info.get("clip_best"))
+            meta[f"preview_motion_take{take[1]}"] = dg.MetadataValue.md(
+                f"![clip take {take[1]}]({webp(stored['key'])})\n\n{note}")
     return meta
 
 

@@ -11,6 +11,7 @@ from film_pipeline.defs.film_graph import FilmGraph, sync_shot_partitions
 from film_pipeline.defs.resources import StoreResource
 from film_pipeline.defs.step import Step
 from film_pipeline.graph import GPU_POOL, STAGES, Stage, film_level_inputs, needs_every_shot
+from film_pipeline.materialize import is_forced
 from film_pipeline.settings import Settings
 from film_pipeline.store import artifact_key
 from film_pipeline.stages import characters, clip, final_cut, script, soundtrack, storyboard, upscaled_clip, voiceover
@@ -36,8 +37,9 @@ def storyboard_body(step: Step):
     shot = step.shot
     version, spec = step.spec("visual_spec", shot)
     step.load("keyframe", spec["backend"])
+    reuse = not is_forced(step.context, "storyboard", shot)  # a forced storyboard paints every take again
     return step.materialize("storyboard", [version], lambda workdir: storyboard.render(
-        spec, shot, step.backends, step.store, step.graph.slug, workdir, step.log), shot)
+        spec, shot, step.backends, step.store, step.graph.slug, workdir, step.log, reuse=reuse), shot)
 
 
 def clip_body(step: Step):

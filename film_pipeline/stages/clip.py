@@ -1,5 +1,8 @@
 """clip: the picked keyframe animated for the shot's duration, one clip per clip take; towards the
-shot's end keyframe when it has one, and from the previous shot's last frame when it `continues`."""
+shot's end keyframe when it has one, and from the previous shot's last frame when it `continues`.
+
+Each clip take has an animated preview: `preview` is the chosen take's, `preview_take<N>` the
+others' (beside their videos, `clip_take<N>`)."""
 
 from pathlib import Path
 
@@ -54,8 +57,13 @@ def render(spec: dict, board_info: dict, pick: int, keyframe: Path, keyframe_key
     path, still, preview = takes[chosen], workdir / "frame.png", workdir / "preview.webp"
     frames = keep_frame(read_video(path), spec["frames"] // 2, still)
     count = sum(1 for _ in collect_preview(frames, spec["frames"], spec["fps"], preview))
-    files = {"video": path, "frame": still, "preview": preview,
-             **{f"clip_take{t}": p for t, p in takes.items() if t != chosen}}
+    files = {"video": path, "frame": still, "preview": preview}
+    for take, other in takes.items():  # every take not chosen, and its own animated preview
+        if take != chosen:
+            files[f"clip_take{take}"] = other
+            files[f"preview_take{take}"] = workdir / f"preview{take}.webp"
+            for _ in collect_preview(read_video(other), spec["frames"], spec["fps"], files[f"preview_take{take}"]):
+                pass
     return files, {"backend": backend.name, "model": model_id(spec["backend"]), "device": device_of(backend),
                    "frames": count, "fps": spec["fps"], "expected_frames": spec["frames"],
                    "duration_seconds": round(count / spec["fps"], 3), "camera": spec["camera"],

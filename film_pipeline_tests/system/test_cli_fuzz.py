@@ -370,8 +370,9 @@ def film(argv: list[str], capfd) -> None:
 @pytest.fixture
 def fuzz(tmp_path, monkeypatch, capfd):
     """A clean environment (no FILM_* settings of the caller's), no steps executed, no servers, no signals."""
-    from film_pipeline import local_workers, render, seaweed, ui
+    from film_pipeline import local_workers, render, review, seaweed, ui
     from film_pipeline.home import dagster_home, film_home
+    from film_pipeline.review.room import ReviewRoom
 
     for name in list(os.environ):
         if name.startswith("FILM_") and name != "FILM_MODEL_CACHE":
@@ -398,7 +399,13 @@ def fuzz(tmp_path, monkeypatch, capfd):
         return local_workers.Workers("redis://127.0.0.1:1/0", {f"film-worker-{i}@host": os.getpid()
                                                                for i in range(1, min(count, 4) + 1)})
 
+    def serve_review(film_dir, host="127.0.0.1", port=3300, dagster_url="http://127.0.0.1:3000"):
+        ReviewRoom(film_dir, dagster_url)  # what the real one does before it listens: reads the film
+        dagster_home(), film_home()
+        return 0
+
     monkeypatch.setattr(ui, "serve", serve)
+    monkeypatch.setattr(review, "serve", serve_review)
     monkeypatch.setattr(seaweed, "start", start)
     monkeypatch.setattr(local_workers, "up", up)
 

@@ -55,7 +55,7 @@ def test_two_clip_takes_keep_the_one_not_chosen(pipeline_for, caplog):
     files, info = pipeline_for(TWO_CLIP_TAKES).clip("b")
     chosen, other = info["clip_take"], 3 - info["clip_take"]
     assert info["clip_takes"] == 2 and chosen == info["clip_best"]
-    assert set(files) == {"video", "frame", "preview", f"clip_take{other}"}
+    assert set(files) == {"video", "frame", "preview", f"clip_take{other}", f"preview_take{other}"}
     assert files["video"].name == f"clip{chosen}.mp4" and files[f"clip_take{other}"].name == f"clip{other}.mp4"
     assert probe(files[f"clip_take{other}"]).frames == 12
     assert set(info["clip_scores"]) == {"1", "2"}
