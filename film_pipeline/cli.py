@@ -582,7 +582,10 @@ def _printable(value) -> str:
     """A path or text as the terminal can show it (bytes that are not UTF-8 as \\xNN)."""
     import os
 
-    return os.fsencode(str(value)).decode("utf-8", "backslashreplace")
+    try:
+        return os.fsencode(str(value)).decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a lone surrogate that no file name holds
+        return str(value).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _ui(args) -> int:
