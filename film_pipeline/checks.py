@@ -5,7 +5,9 @@
   can be meant).
 - soundtrack: audio is present, audible and not clipped; a film with no music and no narration
   has nothing to be heard, and its silent soundtrack passes ("silent by design").
-- final_cut: its duration matches the script's timeline, and it decodes end to end.
+- final_cut: its duration matches the script's timeline, it decodes end to end, and its mix is
+  at the film's loudness target (±1 LU integrated, true peak under the ceiling) as an independent
+  meter (ffmpeg's `ebur128`, `peak=true`) reads the delivered AAC.
 
 Each check reads the artifact the asset's latest materialization recorded, through the store
 (so a file whose sha256 no longer matches fails the check instead of passing unread). The
@@ -22,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from film_pipeline.media import read_video, read_wav, run_ffmpeg
+from film_pipeline.media import ebur128, read_video, read_wav, run_ffmpeg
 from film_pipeline.store import ArtifactStore, IntegrityError
 
 BLACK_LEVEL = 8.0        # mean 8-bit luma below this is black
@@ -30,6 +32,7 @@ FROZEN_DIFFERENCE = 0.05  # mean absolute change between first and last frame be
 CLIPPED_LEVEL = 0.999     # samples at or beyond this are clipped
 CLIPPED_SHARE = 0.001     # more than 0.1 % clipped samples fails
 SILENCE_PEAK = 1e-3       # a peak below this is silence
+LOUDNESS_TOLERANCE = 1.0  # LU either side of the target
 
 
 @dataclass
@@ -117,6 +120,23 @@ def duration_matches(path: Path, expected_frames: int, fps: int) -> Finding:
     return Finding(frames == expected_frames, summary, {"frames": frames, "expected_frames": expected_frames})
 
 
+def loudness_on_target(path: Path, loudness: float, true_peak: float, silent: bool = False) -> Finding:
+    """The programme's integrated loudness within ±1 LU of `loudness` and its true peak at most
+    `true_peak`, as ffmpeg's ebur128 meter (4x oversampled true peak) reads the file's audio."""
+    measured = ebur128(path)
+    metadata = {"loudness_lufs": round(measured.integrated, 2), "true_peak_dbtp": round(measured.true_peak, 2)
+                if measured.true_peak > -200 else -200.0, "loudness_range_lu": round(measured.range, 2),
+                "loudness_target": loudness, "true_peak_target": true_peak}
+    if silent:
+        return Finding(True, "silent by design: no music or narration to master", metadata)
+    summary = f"{measured.integrated:.1f} LUFS (target {loudness:g}), true peak {measured.true_peak:.1f} dBTP (at most {true_peak:g})"
+    if abs(measured.integrated - loudness) > LOUDNESS_TOLERANCE:
+        return Finding(False, f"{summary}: more than {LOUDNESS_TOLERANCE:g} LU off the target", metadata)
+    if measured.true_peak > true_peak:
+        return Finding(False, f"{summary}: the true peak is over the ceiling", metadata)
+    return Finding(True, summary, metadata)
+
+
 # ---- the checks each asset gets ----------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -140,6 +160,14 @@ def _audio(store: ArtifactStore, manifest: dict) -> Path:
     return store.local_path(audio["key"], audio["sha256"])
 
 
+def _final_loudness(store: ArtifactStore, manifest: dict) -> Finding:
+    info = manifest["info"]
+    if "loudness_target" not in info:
+        return Finding(False, "this cut was not mastered (it predates loudness mastering): render it again")
+    return loudness_on_target(_video(store, manifest), info["loudness_target"], info["true_peak_target"],
+                              silent=info.get("mastering") == "silent")
+
+
 def _final_duration(store: ArtifactStore, manifest: dict) -> Finding:
     info = manifest["info"]
     return duration_matches(_video(store, manifest), info["expected_frames"], info["fps"])
@@ -159,6 +187,8 @@ CHECKS = (
               _final_duration),
     CheckSpec("final_cut", "decodes", "The cut decodes end to end, video and audio.",
               lambda store, m: decodes(_video(store, m))),
+    CheckSpec("final_cut", "loudness", "The mix is at the film's loudness target (±1 LU integrated) and its true "
+              "peak under the ceiling, as ffmpeg's ebur128 meter reads the cut.", _final_loudness),
 )
 
 

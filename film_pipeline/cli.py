@@ -163,6 +163,15 @@ def _parser() -> argparse.ArgumentParser:
     doctor = commands.add_parser("doctor", help="check that this machine can render (exit 0 when `preview` can run)")
     doctor.add_argument("--json", action="store_true", help="one JSON document on stdout")
     doctor.set_defaults(handler=_doctor)
+    export = commands.add_parser("export", help="the cut as an editor's timeline: OpenTimelineIO, CMX 3600 EDL, "
+                                                "FCP 7 XML or Kdenlive (renders what is out of date first)")
+    export.add_argument("film_dir", type=Path, help="the film's directory (holding film.yaml)")
+    export.add_argument("--to", required=True, choices=("otio", "edl", "fcp7", "kdenlive"), help="the format")
+    export.add_argument("--out", type=Path, help="where to write it (default: $FILM_HOME/exports/<film>.<ext>)")
+    export.add_argument("--json", action="store_true", help='print {"path": ..., "format": ...}')
+    export.add_argument("--profile", help="model profile for the render (default: the film's `profile:`)")
+    export.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    export.set_defaults(handler=_export)
     new = commands.add_parser("new", help="write a new film.yaml: from a Fountain screenplay, a logline, or a "
                                           "commented template")
     new.add_argument("film_dir", type=Path, help="the film's directory (made if missing)")
@@ -244,10 +253,50 @@ def render_summary(result) -> dict:
         "film": result.film,
         "materialized": [{"asset": a, "partition": p} for a, p in result.materialized],
         "final_cut": str(result.final_cut) if result.final_cut else None,
+        "subtitles": {kind: str(path) for kind, path in result.subtitles.items()} if result.subtitles else None,
         "failed": [{"step": step, "error": error} for step, error in result.failures],
         "warnings": [{"check": check, "found": found} for check, found in result.warnings],
         "skipped": [{"what": what, "why": why} for what, why in result.skipped],
     }
+
+
+def _export(args) -> int:
+    """Bring the film up to date (its timeline export is an asset), then write the export for this
+    machine: every clip pointing at the stored file as this machine has it (an S3 store's fetched
+    into the local cache first)."""
+    from film_pipeline import exports
+    from film_pipeline.film import load_film
+    from film_pipeline.home import film_home
+    from film_pipeline.render import open_session, render_film
+    from film_pipeline.store import open_store
+
+    film = load_film(args.film_dir)
+    try:
+        exports.check_format(args.to, film.fps)
+    except exports.ExportError as error:
+        return _fail(error, errors.BAD_INPUT)
+    progress = _Progress(args.no_progress)
+    try:
+        result = render_film(args.film_dir, args.profile, on_run=progress.on_run, on_plan=progress.on_plan,
+                             on_step=getattr(progress, "on_step", None))
+    finally:
+        progress.close()
+    if result.failures or result.final_cut is None:
+        code = _report_problems(result, args.json)
+        if code == errors.OK:
+            print(f"film: {result.film} has no current cut to export yet; run the same command again", file=sys.stderr)
+        return code or errors.STEP_FAILED
+    session, store = open_session(args.film_dir, args.profile), open_store()
+    stored = store.read_json(session.graph.latest_manifest_key(session.instance, "timeline_export", None))["files"]["otio"]
+    timeline = exports.read(store.local_path(stored["key"], stored["sha256"]))
+    out = args.out or film_home() / "exports" / f"{session.graph.slug}{exports.FORMATS[args.to][0]}"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    exports.write(exports.localize(timeline, store.local_path), args.to, out)
+    if args.json:
+        print(json.dumps({"path": str(out.absolute()), "format": args.to}))
+    else:
+        print(f"{result.film}: {exports.FORMATS[args.to][1]} written to {out}")
+    return errors.OK
 
 
 def _report_problems(result, quiet_warnings: bool) -> int:

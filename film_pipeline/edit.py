@@ -3,11 +3,12 @@
 Both the mix and the cut place shots with `timeline.layout`, so sound and picture line up to
 the frame. The cut copies shots joined by hard cuts as they are and composes only what changes
 pixels (the title over the opening shot, fades, crossfades); ffmpeg joins the pieces without
-re-encoding them and adds the soundtrack as AAC.
+re-encoding them and adds the soundtrack, mastered to the film's loudness target, as AAC-LC, and
+the subtitles as a soft track, in a fast-start MP4 whose H.264 stream carries its colour tags.
 """
 
-import subprocess
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,8 +16,9 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from film_pipeline.backends import CueRequest
-from film_pipeline.film import derived_seed
-from film_pipeline.media import MASTER_CRF, popen_ffmpeg, read_video, run_ffmpeg, write_video
+from film_pipeline.film import Delivery, derived_seed
+from film_pipeline.media import (MASTER_CRF, ebur128, loudnorm_apply, loudnorm_measure, read_video, read_wav, run_ffmpeg,
+                                 scale_audio, write_video, write_wav)
 from film_pipeline.timeline import Placement, total_frames
 
 VOICE_LEAD_IN = 0.15   # seconds after the shot starts before the narrator speaks
@@ -42,12 +44,26 @@ def cue_spans(cues: list[dict], placements: list[Placement], fps: int, film_seed
     return spans
 
 
+def voice_start(placement: Placement, fps: int, rate: int) -> int:
+    """The sample at which the mix starts a shot's voice-over: VOICE_LEAD_IN after its shot starts.
+    The subtitles and the timeline exports place it from here too."""
+    return int((placement.start / fps + VOICE_LEAD_IN) * rate)
+
+
 def mix(music: np.ndarray, voices: list[tuple[Placement, np.ndarray]], fps: int, rate: int) -> tuple[np.ndarray, list[str]]:
     """Lay each voice at its shot, duck the score under it, keep the peak under -1 dBFS."""
+    mixed, _, warnings = mix_stems(music, voices, fps, rate)
+    return mixed, warnings
+
+
+def mix_stems(music: np.ndarray, voices: list[tuple[Placement, np.ndarray]], fps: int,
+              rate: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The mix, and the score as it plays in it (ducked under the voices, at the mix's gain): the
+    score stem a timeline export lays under the voice-overs. Returns (mix, score stem, warnings)."""
     voice_track = np.zeros(len(music), np.float32)
     warnings = []
     for placement, samples in voices:
-        first = int((placement.start / fps + VOICE_LEAD_IN) * rate)
+        first = voice_start(placement, fps, rate)
         if first + len(samples) > placement.end * rate / fps:
             warnings.append(f"narration of shot `{placement.shot_id}` runs {len(samples) / rate:.1f}s, "
                             f"past the end of its shot; shorten it or lengthen the shot")
@@ -55,9 +71,11 @@ def mix(music: np.ndarray, voices: list[tuple[Placement, np.ndarray]], fps: int,
         voice_track[first:first + len(piece)] += piece
     presence = np.convolve(np.abs(voice_track) > 0.01, np.ones(int(0.3 * rate)) / (0.3 * rate), mode="same")
     duck = 1 - (1 - DUCK_GAIN) * np.clip(presence * 4, 0, 1)
-    out = music * duck[:, None] + voice_track[:, None]
+    score = music * duck[:, None]
+    out = score + voice_track[:, None]
     peak = float(np.abs(out).max()) if len(out) else 0.0
-    return (out * (PEAK / peak) if peak > PEAK else out).astype(np.float32), warnings
+    gain = PEAK / peak if peak > PEAK else 1.0
+    return (out * gain).astype(np.float32), (score * gain).astype(np.float32), warnings
 
 
 def _font(size: int) -> ImageFont.FreeTypeFont:
@@ -159,6 +177,22 @@ class _Title:
         return out
 
 
+def title_overlay(card: Image.Image, frames: int) -> Iterator[np.ndarray]:
+    """The title card as RGBA frames whose alpha dissolves in and out exactly as the cut's title
+    does: laid over the opening shot (a timeline export's title track), it makes the cut's frames."""
+    rgba = np.asarray(card, np.float32)
+    for frame in range(frames):
+        strength = min(_ramp(frame, frames // 5), _ramp(frames - 1 - frame, frames // 4))
+        out = rgba.copy()
+        out[..., 3] *= strength
+        yield out.round().astype(np.uint8)
+
+
+def title_frames(placements: list[Placement], fps: int) -> int:
+    """How many frames of the opening shot the title lies over."""
+    return min(round(TITLE_SECONDS * fps), placements[0].frames)
+
+
 def _ramp(position: int, length: int) -> float:
     """0 → 1 over `length` frames (1 when there is no ramp)."""
     return 1.0 if length <= 0 else min(1.0, (position + 1) / (length + 1))
@@ -172,38 +206,157 @@ def _frames_from(path: Path, skip: int) -> Iterator[np.ndarray]:
 
 
 def assemble(clips: list[tuple[Placement, Path]], soundtrack: Path, title: str, logline: str | None,
-             fps: int, size: tuple[int, int], out: Path, poster: Path) -> int:
+             fps: int, size: tuple[int, int], out: Path, poster: Path, *, delivery: Delivery | None = None,
+             subtitles: Path | None = None, language: str = "en", report: dict | None = None) -> int:
     """Cut the clips together over the soundtrack; write the MP4 and a poster; return the frame count.
 
     Shots joined by hard cuts are stream-copied (the clips are already H.264 at the cut's size and
     settings); only composed segments are encoded again, with the clips' own encoder settings so
-    that ffmpeg's concat demuxer can join them; the soundtrack is encoded to AAC on the way.
+    that ffmpeg's concat demuxer can join them; the soundtrack is mastered to `delivery` (when
+    given) and encoded to AAC-LC 48 kHz on the way. `subtitles` (SRT) becomes a soft mov_text
+    track in `language`. The MP4 starts with its index (faststart) and its H.264 stream says its
+    colours (BT.709 primaries and transfer). `report` receives the mastering's measurements.
     """
     placements = [p for p, _ in clips]
     frames = total_frames(placements)
+    seconds = frames / fps
     audio = out.with_name(f"{out.stem}.audio.m4a")
-    # the soundtrack's AAC encoding runs beside the composing (two cores, two jobs)
-    encoding = popen_ffmpeg("-v", "error", "-y", "-i", str(soundtrack), "-c:a", "aac", "-aac_coder", "fast",
-                            "-b:a", "192k", "-ar", "48000", "-t", f"{frames / fps:.6f}", str(audio),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
+    # the soundtrack's mastering and AAC encoding run beside the composing (two cores, two jobs)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        encoding = pool.submit(_deliver_audio, soundtrack, audio, seconds, delivery, out.with_name(f"{out.stem}.master"))
         parts = _video_parts(clips, placements, title_card(title, logline, size), fps, size, out, poster)
-    finally:
-        _, error = encoding.communicate()
-    if encoding.returncode:
-        raise RuntimeError(f"ffmpeg could not encode the soundtrack {soundtrack}: {error.decode().strip()}")
+        measured = encoding.result()
+    if report is not None:
+        report.update(measured)
     listing = out.with_name(f"{out.stem}.concat.txt")
     listing.write_text("".join(f"file '{_quoted(path)}'\n" for path in parts))
-    run_ffmpeg("-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(listing), "-i", str(audio),
-               "-map", "0:v:0", "-map", "1:a:0", "-c", "copy", "-t", f"{frames / fps:.6f}",
+    inputs, maps, options = ["-i", str(audio)], ["-map", "0:v:0", "-map", "1:a:0"], []
+    if subtitles is not None:
+        inputs += ["-i", str(subtitles)]
+        maps += ["-map", "2:s:0"]
+        options += ["-c:s", "mov_text", "-metadata:s:s:0", f"language={iso639_2(language)}",
+                    "-metadata:s:s:0", "handler_name=Subtitles", "-disposition:s:0", "0"]
+    run_ffmpeg("-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(listing), *inputs, *maps,
+               "-c:v", "copy", "-c:a", "copy", *options, "-bsf:v", COLOUR_TAGS, "-t", f"{seconds:.6f}",
                "-movflags", "+faststart", str(out), check=True, capture_output=True)
     return frames
+
+
+# The pictures are sRGB (BT.709 primaries, a BT.709-like transfer), encoded to YUV with the BT.601
+# matrix as every clip is (swscale's default): the H.264 stream says exactly that, rewritten in
+# place (stream copy) by the h264_metadata bitstream filter; `tv` range.
+COLOUR_TAGS = ("h264_metadata=video_full_range_flag=0:colour_primaries=1:transfer_characteristics=1"
+               ":matrix_coefficients=6")
+TRUE_PEAK_HEADROOM = 0.5  # dB below the target the mastering aims, for the AAC encoder's overshoot
+SILENT = -70.0  # LUFS: the meter's absolute gate; below it there is nothing to master
+
+
+def _deliver_audio(soundtrack: Path, audio: Path, seconds: float, delivery: Delivery | None, work: Path) -> dict:
+    """Master the soundtrack to `delivery` and encode it to AAC-LC. Two passes: loudnorm measures,
+    then one gain (loudnorm's `linear=true`) where it reaches the target under the true-peak
+    ceiling, else the gain and a true-peak limiter (loudnorm's own fallback, its dynamic mode,
+    misses short programmes by LUs). Then the encoded AAC is measured and, if the codec's
+    overshoot lifted its true peak over the target, lowered by the excess and encoded again."""
+    if delivery is None:
+        _aac(soundtrack, audio, seconds)
+        return {}
+    before = ebur128(soundtrack)
+    facts = {"loudness_target": delivery.loudness, "true_peak_target": delivery.true_peak,
+             "loudness_before": _db(before.integrated), "true_peak_before": _db(before.true_peak)}
+    if before.integrated <= SILENT:  # silence by design: nothing to raise
+        _aac(soundtrack, audio, seconds)
+        return {**facts, "loudness": _db(before.integrated), "true_peak": _db(before.true_peak), "mastering": "silent"}
+    work.mkdir(exist_ok=True)
+    ceiling = delivery.true_peak - TRUE_PEAK_HEADROOM
+    measured = loudnorm_measure(soundtrack, delivery.loudness, ceiling)
+    mastered = work / "mastered.wav"
+    gain = delivery.loudness - float(measured["input_i"])
+    if float(measured["input_tp"]) + gain <= ceiling:  # one gain reaches the target under the ceiling
+        loudnorm_apply(soundtrack, mastered, measured, delivery.loudness, ceiling)
+        facts["mastering"] = "loudnorm linear"
+    else:  # the gain the target needs lifts peaks over the ceiling: gain, then a true-peak limiter
+        facts["mastering"] = "gain + true-peak limiter"
+        _gain_and_limit(soundtrack, mastered, delivery.loudness, ceiling, gain)
+    _aac(mastered, audio, seconds)
+    delivered = ebur128(audio)
+    for attempt in range(3):
+        if delivered.true_peak <= delivery.true_peak - 0.05:
+            break
+        lowered = work / f"lowered{attempt}.wav"
+        scale_audio(mastered, lowered, delivery.true_peak - 0.15 - delivered.true_peak)
+        mastered = lowered
+        _aac(mastered, audio, seconds)
+        delivered = ebur128(audio)
+    return {**facts, "loudness": _db(delivered.integrated), "true_peak": _db(delivered.true_peak),
+            "loudness_range": _db(delivered.range)}
+
+
+def _gain_and_limit(source: Path, out: Path, loudness: float, ceiling: float, gain: float) -> None:
+    """Raise the mix by `gain` dB and hold its true peak under `ceiling` dBTP, then correct the gain
+    by what loudnorm's meter reads until the loudness is on target (limiting takes a little off)."""
+    samples = read_wav(source)
+    for _ in range(4):
+        write_wav(out, true_peak_limit(samples * np.float32(10 ** (gain / 20)), ceiling))
+        miss = loudness - float(loudnorm_measure(out, loudness, ceiling)["input_i"])
+        if abs(miss) < 0.1:
+            break
+        gain += miss
+
+
+# 4x oversampling, as BS.1770's true-peak meter does: three interpolating phases (a windowed sinc)
+_PHASES = [np.sinc(np.arange(-6, 6) + phase / 4) * np.hanning(14)[1:13] for phase in (1, 2, 3)]
+
+
+def true_peak_limit(samples: np.ndarray, ceiling_db: float, rate: int = 48_000) -> np.ndarray:
+    """`samples` (n, channels) with their true peak (4x oversampled) held under `ceiling_db`: the
+    gain each sample needs, its minimum over 5 ms either side, smoothed over 5 ms (so it dips
+    before a peak and recovers after it, and never lets one through)."""
+    ceiling = 10 ** (ceiling_db / 20)
+    envelope = np.abs(samples).max(axis=1)
+    for channel in samples.T:
+        for phase in _PHASES:
+            envelope = np.maximum(envelope, np.abs(np.convolve(channel, phase.astype(np.float32), mode="same")))
+    need = np.minimum(1.0, ceiling / np.maximum(envelope, 1e-9)).astype(np.float32)
+    width = max(1, int(0.005 * rate))
+    padded = np.pad(need, width, mode="edge")
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * width + 1)
+    floor = windows.min(axis=1)
+    smooth = np.convolve(np.pad(floor, width // 2, mode="edge"), np.ones(width // 2 * 2 + 1) / (width // 2 * 2 + 1),
+                         mode="valid").astype(np.float32)
+    return samples * smooth[: len(samples), None]
+
+
+def _aac(source: Path, audio: Path, seconds: float) -> None:
+    run = run_ffmpeg("-v", "error", "-y", "-i", str(source), "-c:a", "aac", "-profile:a", "aac_low", "-aac_coder", "fast",
+                     "-b:a", "192k", "-ar", "48000", "-t", f"{seconds:.6f}", str(audio), capture_output=True)
+    if run.returncode:
+        raise RuntimeError(f"ffmpeg could not encode the soundtrack {source}: {run.stderr.decode().strip()}")
+
+
+def _db(value: float) -> float:
+    return round(value, 2) if np.isfinite(value) else -120.0
+
+
+# ISO 639-1 codes as MP4 writes them (ISO 639-2/B); any three-letter code passes through as it is
+_ISO639_2 = {"en": "eng", "fr": "fre", "de": "ger", "es": "spa", "it": "ita", "pt": "por", "nl": "dut", "sv": "swe",
+             "da": "dan", "no": "nor", "nb": "nob", "nn": "nno", "fi": "fin", "pl": "pol", "cs": "cze", "sk": "slo",
+             "hu": "hun", "ro": "rum", "el": "gre", "tr": "tur", "ru": "rus", "uk": "ukr", "ar": "ara", "he": "heb",
+             "hi": "hin", "bn": "ben", "ja": "jpn", "ko": "kor", "zh": "chi", "vi": "vie", "th": "tha", "id": "ind",
+             "ms": "may", "fa": "per", "ur": "urd", "ta": "tam", "te": "tel", "ca": "cat", "eu": "baq", "gl": "glg",
+             "ga": "gle", "cy": "wel", "is": "ice", "et": "est", "lv": "lav", "lt": "lit", "sl": "slv", "hr": "hrv",
+             "sr": "srp", "bg": "bul", "mk": "mac", "sq": "alb", "hy": "arm", "ka": "geo", "sw": "swa", "af": "afr",
+             "la": "lat", "eo": "epo"}
+
+
+def iso639_2(language: str) -> str:
+    """The three-letter code an MP4 track's language is written in (`und` where none is known)."""
+    return language if len(language) == 3 else _ISO639_2.get(language, "und")
 
 
 def _video_parts(clips: list[tuple[Placement, Path]], placements: list[Placement], card: Image.Image, fps: int,
                  size: tuple[int, int], out: Path, poster: Path) -> list[Path]:
     """The files the cut joins, in order: clips as they are, composed segments newly encoded."""
-    card_frames = min(round(TITLE_SECONDS * fps), placements[0].frames)
+    card_frames = title_frames(placements, fps)
     parts = []
     for number, segment in enumerate(segments(placements)):
         if not segment.composed:

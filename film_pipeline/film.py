@@ -27,7 +27,7 @@ SHOT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 MAX_DURATION = 60.0
 FILM_KEYS = (
     "title", "logline", "style", "fps", "resolution", "upscale", "seed", "profile", "expand", "models",
-    "schedule", "characters", "music", "shots",
+    "schedule", "characters", "music", "shots", "subtitles", "language", "delivery",
 )
 SCHEDULE_KEYS = ("cron", "profile", "timezone")
 NIGHTLY_CRON = "0 2 * * *"
@@ -37,6 +37,8 @@ SHOT_KEYS = (
 )
 CHARACTER_KEYS = ("description", "seed")
 CUE_KEYS = ("id", "prompt", "start", "end")
+DELIVERY_KEYS = ("preset", "loudness", "true_peak")
+LANGUAGE = re.compile(r"^[a-z]{2,3}$")  # an ISO 639-1 or 639-2 code
 TYPE_NAMES = {(bool,): "true or false", (str,): "text", (int,): "whole number", (int, float): "number", (list,): "list"}
 
 
@@ -62,6 +64,17 @@ class NightlyRender:
     cron: str = NIGHTLY_CRON
     profile: str = "full"
     timezone: str = "UTC"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """`delivery:` in film.yaml: the loudness the final mix is mastered to."""
+    loudness: float = -14.0   # integrated loudness, LUFS (EBU R128 / ITU-R BS.1770)
+    true_peak: float = -1.0   # the most the true peak may reach, dBTP
+
+
+# `delivery: NAME` (or `delivery: {preset: NAME, ...}`): streaming services' -14 LUFS, EBU R128's -23 LUFS
+DELIVERY_PRESETS = {"streaming": Delivery(-14.0, -1.0), "broadcast": Delivery(-23.0, -1.0)}
 
 
 @dataclass(frozen=True)
@@ -95,6 +108,9 @@ class Shot:
 # Shot fields added after films were rendered: left out of the film's spec at their defaults, so a
 # film that does not use them keeps every data version it had.
 LATER_SHOT_FIELDS = {"end_prompt": None, "continues": False}
+# Film fields added after films were rendered (the deliverables): left out of the film's spec at
+# their defaults for the same reason.
+LATER_FILM_FIELDS = {"subtitles": True, "language": "en", "delivery": {"loudness": -14.0, "true_peak": -1.0}}
 
 
 @dataclass(frozen=True)
@@ -114,6 +130,9 @@ class Film:
     characters: dict[str, Character] = field(default_factory=dict)
     music: tuple[MusicCue, ...] = ()
     schedule: NightlyRender | None = None  # when does not change what renders: not part of any spec
+    subtitles: bool = True   # SRT and WebVTT beside the cut, and a soft subtitle track in it
+    language: str = "en"     # ISO 639 code of the narration: the subtitle track's language
+    delivery: Delivery = field(default_factory=Delivery)  # the loudness the mix is mastered to
 
     @property
     def slug(self) -> str:
@@ -332,8 +351,31 @@ class _Parser(_Reader):
             upscale=self.bounded(doc, "upscale", "the film", 1, 4, 2),
             profile=profile, characters=characters, music=self.music(doc, shots),
             expand=self.value(doc, "expand", bool, "the film", False), models=self.models(doc),
-            schedule=self.schedule(doc),
+            schedule=self.schedule(doc), subtitles=self.value(doc, "subtitles", bool, "the film", True),
+            language=self.language(doc), delivery=self.delivery(doc),
         )
+
+    def language(self, doc: CommentedMap) -> str:
+        value = self.value(doc, "language", str, "the film", "en")
+        if not LANGUAGE.match(value):
+            self.fail(doc, "language", f"`language: {value}` is not an ISO 639 language code",
+                      "use a two- or three-letter lowercase code, e.g. en, fr, deu")
+        return value
+
+    def delivery(self, doc: CommentedMap) -> Delivery:
+        """`delivery: broadcast`, or `delivery: {loudness: -14, true_peak: -1}` (a `preset:` sets both first)."""
+        node = doc.get("delivery")
+        if node is None:
+            return Delivery()
+        presets = tuple(DELIVERY_PRESETS)
+        if isinstance(node, str):
+            return DELIVERY_PRESETS[self.choice(doc, "delivery", presets, "the film", "streaming")]
+        node = self.mapping(node, "`delivery`", doc, "delivery")
+        self.check_keys(node, DELIVERY_KEYS, "`delivery`")
+        base = DELIVERY_PRESETS[self.choice(node, "preset", presets, "`delivery`", "streaming")]
+        loudness = float(self.bounded(node, "loudness", "`delivery`", -40, -5, base.loudness, (int, float)))
+        true_peak = float(self.bounded(node, "true_peak", "`delivery`", -9, 0, base.true_peak, (int, float)))
+        return Delivery(loudness, true_peak)
 
     def schedule(self, doc: CommentedMap) -> NightlyRender | None:
         """`schedule: {cron: "0 2 * * *", profile: full, timezone: Europe/Paris}` (every key optional)."""

@@ -62,11 +62,25 @@ STAGES = (
           "The clip at delivery resolution (resolution × upscale)."),
     Stage("voiceover", ("narration_spec",), True, "1", "sound", frozenset({"audio"}), True,
           "The shot's narration, spoken."),
-    Stage("soundtrack", ("voiceover", "score_spec"), False, "1", "sound", frozenset({"audio"}), True,
+    # code version 2: each voice-over starts on a frame (so a timeline export places it where the mix
+    # plays it), and the score is stored beside the mix as its own stem (the exports' score track)
+    Stage("soundtrack", ("voiceover", "score_spec"), False, "2", "sound", frozenset({"audio"}), True,
           "The score from the music cues with the voice-over mixed in at each shot.", hashes=("score_spec",)),
-    # code version 2: the cut stream-copies hard cuts (edit.assemble) since bench/RESULTS.md's first run
-    Stage("final_cut", ("upscaled_clip", "soundtrack", "script"), False, "2", "edit", frozenset({"video"}), False,
-          "The film: every shot cut together over the soundtrack, H.264 + AAC MP4.", hashes=("script", "soundtrack")),
+    # the film's timing is in score_spec: a music cue edit re-makes the (identical) subtitles too
+    Stage("subtitles", ("voiceover", "score_spec"), False, "1", "deliverables", frozenset({"text"}), False,
+          "SRT and WebVTT subtitles: one cue per narrated shot, timed to where its voice-over plays.",
+          hashes=("score_spec",)),
+    # code version 2: the cut stream-copies hard cuts (edit.assemble) since bench/RESULTS.md's first run;
+    # 3: the mix is mastered to the film's loudness target (two-pass loudnorm, true-peak limited), the
+    # subtitles ride along as a mov_text track, and the H.264 stream carries BT.709 colour tags
+    Stage("final_cut", ("upscaled_clip", "soundtrack", "script", "subtitles"), False, "3", "edit", frozenset({"video"}),
+          False, "The film: every shot cut together over the mastered soundtrack, H.264 + AAC MP4 with subtitles.",
+          hashes=("script", "soundtrack", "subtitles")),
+    # made from the cut's own files (its title overlay): it re-exports whenever the cut re-renders
+    Stage("timeline_export", ("upscaled_clip", "script", "soundtrack", "final_cut"), False, "1", "deliverables",
+          frozenset({"otio", "xml"}), False,
+          "The cut as an editor's timeline: OpenTimelineIO, CMX 3600 EDL, FCP 7 XML and Kdenlive, referencing the "
+          "upscaled clips, voice-overs, score and title.", hashes=("script", "soundtrack", "final_cut")),
 )
 
 # Assets that run a model share this pool (limit 1 in dagster.yaml) and the gpu worker queue.

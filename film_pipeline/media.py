@@ -81,6 +81,22 @@ def write_video(path: Path, frames: Iterable[np.ndarray], fps: int, size: tuple[
     return count
 
 
+def write_alpha_video(path: Path, frames: Iterable[np.ndarray], fps: int, size: tuple[int, int]) -> int:
+    """Encode RGBA uint8 frames of `size` to a QuickTime file that keeps the alpha (PNG codec): an
+    overlay an editor lays over other pictures. Returns the frame count."""
+    writer = imageio_ffmpeg.write_frames(
+        str(path), size, pix_fmt_in="rgba", pix_fmt_out="rgba", fps=fps, codec="png", macro_block_size=1,
+        quality=None, output_params=["-f", "mov"], ffmpeg_log_level="error", input_params=[NO_STDIN],
+    )
+    writer.send(None)
+    count = 0
+    for frame in frames:
+        writer.send(np.ascontiguousarray(frame, dtype=np.uint8))
+        count += 1
+    writer.close()
+    return count
+
+
 def read_video(path: Path) -> Iterator[np.ndarray]:
     """Decode a video to RGB uint8 frames, one at a time (never the whole clip in memory)."""
     # only -nostdin: imageio-ffmpeg reads the version from the banner, so -hide_banner stays off here
@@ -165,3 +181,71 @@ def peak_memory_mb() -> float:
     except OSError:
         pass
     return 0.0
+
+
+# ---- loudness: measuring (EBU R128) and mastering (two-pass loudnorm) ------------------------
+
+@dataclass(frozen=True)
+class Loudness:
+    """What a meter reads of a programme: integrated loudness (LUFS), true peak (dBTP), range (LU)."""
+    integrated: float
+    true_peak: float
+    range: float
+
+
+_SUMMARY_VALUE = re.compile(r"^\s*(I|LRA|Peak):\s+(-?[\d.]+|-inf)\s", re.M)
+
+
+def ebur128(path: Path) -> Loudness:
+    """The programme's loudness as ffmpeg's `ebur128` meter reads it (with `peak=true`: the true
+    peak, 4x oversampled). The meter the loudness check uses, independent of the mastering."""
+    run = run_ffmpeg("-nostats", "-i", str(path), "-map", "0:a:0", "-filter:a", "ebur128=peak=true:framelog=quiet",
+                     "-f", "null", "-", capture_output=True, text=True)
+    if run.returncode:
+        raise RuntimeError(f"ffmpeg could not measure the loudness of {path}: {without_ffmpeg_banner(run.stderr)}")
+    summary = run.stderr[run.stderr.rfind("Summary:"):]
+    found = {name: float(value) for name, value in _SUMMARY_VALUE.findall(summary)}
+    if not {"I", "LRA", "Peak"} <= set(found):
+        raise RuntimeError(f"ffmpeg's ebur128 summary for {path} is not readable: {summary.strip()[:300]}")
+    return Loudness(found["I"], found["Peak"], found["LRA"])
+
+
+def loudnorm_measure(path: Path, loudness: float, true_peak: float) -> dict:
+    """loudnorm's first pass: what it measured of the input (the second pass is told these)."""
+    run = run_ffmpeg("-nostats", "-i", str(path), "-map", "0:a:0", "-filter:a",
+                     f"loudnorm=I={loudness}:TP={true_peak}:LRA=20:print_format=json", "-f", "null", "-",
+                     capture_output=True, text=True)
+    text = run.stderr
+    start, end = text.rfind("{"), text.rfind("}")
+    if run.returncode or start < 0:
+        raise RuntimeError(f"ffmpeg's loudnorm could not measure {path}: {without_ffmpeg_banner(text)}")
+    import json
+
+    return json.loads(text[start:end + 1])
+
+
+def loudnorm_apply(source: Path, out: Path, measured: dict, loudness: float, true_peak: float,
+                   gain_db: float = 0.0) -> dict:
+    """loudnorm's second pass with `linear=true`: one gain for the whole programme where the peak
+    allows it (loudnorm falls back to its dynamic mode, a true-peak limiter, where it does not);
+    `gain_db` shifts the target. Writes 48 kHz 16-bit PCM WAV; returns what loudnorm reported."""
+    import json
+
+    settings = (f"I={loudness + gain_db}:TP={true_peak}:LRA=20:linear=true:print_format=json"
+                f":measured_I={measured['input_i']}:measured_TP={measured['input_tp']}"
+                f":measured_LRA={measured['input_lra']}:measured_thresh={measured['input_thresh']}"
+                f":offset={measured['target_offset']}")
+    run = run_ffmpeg("-nostats", "-v", "info", "-y", "-i", str(source), "-map", "0:a:0", "-filter:a",
+                     f"loudnorm={settings},aresample={SAMPLE_RATE}", "-c:a", "pcm_s16le", "-ar", str(SAMPLE_RATE),
+                     str(out), capture_output=True, text=True)
+    text = run.stderr
+    start, end = text.rfind("{"), text.rfind("}")
+    if run.returncode or start < 0:
+        raise RuntimeError(f"ffmpeg's loudnorm could not master {source}: {without_ffmpeg_banner(text)}")
+    return json.loads(text[start:end + 1])
+
+
+def scale_audio(source: Path, out: Path, gain_db: float) -> None:
+    """`source` with its level changed by `gain_db` (a plain gain), as 48 kHz 16-bit PCM WAV."""
+    run_ffmpeg("-v", "error", "-y", "-i", str(source), "-filter:a", f"volume={gain_db:.4f}dB", "-c:a", "pcm_s16le",
+               "-ar", str(SAMPLE_RATE), str(out), check=True, capture_output=True)

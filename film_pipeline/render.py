@@ -79,6 +79,7 @@ class RenderResult:
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (check, what it found): failed WARN checks
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (what, why): left to a run in flight
     final_cut: Path | None = None
+    subtitles: dict[str, Path] | None = None  # {"srt": path, "vtt": path} beside the cut (None: `subtitles: false`)
     run_ids: list[str] = field(default_factory=list)  # the Dagster runs this render made, in order
 
 
@@ -165,6 +166,7 @@ def render_film(film_dir: Path | str, profile: str | None = None,
             _execute(session, requests, in_flight, result, on_run)
         _raise_if_interrupted(result)
         result.final_cut = None if result.failures or result.skipped else final_cut_path(session)
+        result.subtitles = subtitles_paths(session) if result.final_cut else None
         return result
 
 
@@ -353,3 +355,14 @@ def final_cut_path(session: Session) -> Path | None:
     store = open_store()
     video = _final_cut_video(session, store)
     return store.local_path(video["key"], video["sha256"]) if video else None
+
+
+def subtitles_paths(session: Session) -> dict[str, Path] | None:
+    """Local copies of the current cut's SRT and WebVTT subtitles (None where the film has them off)."""
+    store = open_store()
+    manifest_key = session.graph.latest_manifest_key(session.instance, "final_cut", None)
+    files = store.read_json(manifest_key)["files"] if manifest_key else {}
+    if "subtitles" not in files:
+        return None
+    return {kind: store.local_path(files[role]["key"], files[role]["sha256"])
+            for kind, role in (("srt", "subtitles"), ("vtt", "captions"))}

@@ -9,7 +9,7 @@ the stages it touches.
 from dataclasses import asdict
 
 from film_pipeline.backends import backend_id
-from film_pipeline.film import LATER_SHOT_FIELDS, Film, Shot, derived_seed
+from film_pipeline.film import LATER_FILM_FIELDS, LATER_SHOT_FIELDS, Film, Shot, derived_seed
 from film_pipeline.profiles import has_stage
 from film_pipeline.timeline import Placement, layout, shot_frames
 from film_pipeline.versions import version_of  # noqa: F401 (specs' versions are hashed with it)
@@ -95,6 +95,9 @@ def film_spec(film: Film, profile: str) -> dict:
     data = asdict(film)
     data.pop("path")
     data.pop("schedule")  # when the night render runs changes no picture
+    for key, default in LATER_FILM_FIELDS.items():  # the deliverables' keys, only where the writer set them
+        if data[key] == default:
+            data.pop(key)
     for shot in data["shots"]:  # which take a shot uses is the clip's business, not the script's
         for key in ("pick", "clip_pick"):
             shot.pop(key)

@@ -43,8 +43,11 @@ def checkpoint_path(model: str, weight_name: str | None) -> str:
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import LocalEntryNotFoundError
 
+    from film_pipeline.inventory import hub_cache
+
     try:
-        return hf_hub_download(model, weight_name, local_files_only=not downloads_allowed())
+        # the cache as the environment names it now (huggingface_hub reads HF_HUB_CACHE once, at import)
+        return hf_hub_download(model, weight_name, cache_dir=hub_cache(), local_files_only=not downloads_allowed())
     except (LocalEntryNotFoundError, OSError):
         raise ModelMissingError(f"the upscale checkpoint `{model}/{weight_name}` is not in the local Hugging Face "
                                 f"cache; on a machine with network access run `hf download {model} {weight_name}`, copy "

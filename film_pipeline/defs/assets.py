@@ -14,7 +14,9 @@ from film_pipeline.graph import GPU_POOL, STAGES, Stage, film_level_inputs, need
 from film_pipeline.materialize import is_forced
 from film_pipeline.settings import Settings
 from film_pipeline.store import artifact_key
-from film_pipeline.stages import characters, clip, final_cut, script, soundtrack, storyboard, upscaled_clip, voiceover
+from film_pipeline.exports import Media
+from film_pipeline.stages import (characters, clip, final_cut, script, soundtrack, storyboard, subtitles, timeline_export,
+                                  upscaled_clip, voiceover)
 from film_pipeline.workers import QUEUE_TAG
 
 
@@ -105,28 +107,66 @@ def soundtrack_body(step: Step):
         spec, [step.local(m["files"]["audio"]) for _, m in voices.values()], step.backends, workdir, step.log))
 
 
+def subtitles_body(step: Step):
+    version, spec = step.spec("score_spec", None)
+    shots = [shot for shot, _, _ in spec["timeline"]]
+    voices = {shot: step.upstream("voiceover", shot) for shot in shots}
+    versions = {("score_spec", None): version, **{("voiceover", s): v for s, (v, _) in voices.items()}}
+    return step.materialize("subtitles", film_level_inputs("subtitles", versions, shots), lambda workdir: subtitles.render(
+        spec, [(m["info"].get("text", ""), step.local(m["files"]["audio"])) for _, m in voices.values()], workdir))
+
+
 def final_cut_body(step: Step):
     script_version, made = step.upstream("script", None)
     sound_version, sound = step.upstream("soundtrack", None)
+    subtitles_version, subs = step.upstream("subtitles", None)
     doc = script.read(step.store.local_path(made["files"]["script"]["key"]))
     shots = [s["id"] for s in doc["film"]["shots"]]
     clips = {shot: step.upstream("upscaled_clip", shot) for shot in shots}
     versions = {("script", None): script_version, ("soundtrack", None): sound_version,
-                **{("upscaled_clip", s): v for s, (v, _) in clips.items()}}
+                ("subtitles", None): subtitles_version, **{("upscaled_clip", s): v for s, (v, _) in clips.items()}}
 
     def make(workdir):
         manifests = [m for _, m in clips.values()]
         size = (manifests[0]["info"]["width"], manifests[0]["info"]["height"])
         keyframes = [(shot, step.store.local_path(m["info"]["keyframe"])) for shot, (_, m) in clips.items()]
         return final_cut.render(doc, [step.local(m["files"]["video"]) for m in manifests], size,
-                                step.local(sound["files"]["audio"]), keyframes, workdir)
+                                step.local(sound["files"]["audio"]), keyframes, workdir,
+                                subtitles={role: step.local(subs["files"][role]) for role in ("subtitles", "captions")},
+                                title_overlay=True)
 
     return step.materialize("final_cut", film_level_inputs("final_cut", versions, shots), make)
 
 
+def timeline_export_body(step: Step):
+    script_version, made = step.upstream("script", None)
+    sound_version, sound = step.upstream("soundtrack", None)
+    cut_version, cut = step.upstream("final_cut", None)
+    doc = script.read(step.store.local_path(made["files"]["script"]["key"]))
+    shots = [s["id"] for s in doc["film"]["shots"]]
+    clips = {shot: step.upstream("upscaled_clip", shot) for shot in shots}
+    versions = {("script", None): script_version, ("soundtrack", None): sound_version, ("final_cut", None): cut_version,
+                **{("upscaled_clip", s): v for s, (v, _) in clips.items()}}
+
+    def media(stored: dict) -> Media:
+        return Media(step.local(stored), stored["key"], stored["sha256"])
+
+    def make(workdir):
+        voices = [step.upstream("voiceover", shot)[1] for shot in shots]  # as the soundtrack mixed them
+        size = (cut["info"]["width"], cut["info"]["height"])
+        title = cut["files"].get("title")
+        exported = timeline_export.cut_of(
+            doc, [(media(m["files"]["video"]), v) for v, m in clips.values()],
+            [media(m["files"]["audio"]) if m["info"].get("text") else None for m in voices],
+            media(sound["files"]["score"]), media(title) if title else None, size)
+        return timeline_export.render(exported, workdir)
+
+    return step.materialize("timeline_export", film_level_inputs("timeline_export", versions, shots), make)
+
+
 BODIES = {"script": script_body, "characters": characters_body, "storyboard": storyboard_body, "clip": clip_body,
           "upscaled_clip": upscaled_clip_body, "voiceover": voiceover_body, "soundtrack": soundtrack_body,
-          "final_cut": final_cut_body}
+          "subtitles": subtitles_body, "final_cut": final_cut_body, "timeline_export": timeline_export_body}
 
 
 def asset_definitions(graph: FilmGraph, settings: Settings) -> list[dg.AssetsDefinition]:

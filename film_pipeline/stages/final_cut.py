@@ -1,29 +1,61 @@
-"""final_cut: every shot cut together over the soundtrack, with a poster and a contact sheet.
+"""final_cut: every shot cut together over the mastered soundtrack, with its subtitles, a poster and a
+contact sheet.
 
 Hard cuts are stream-copied and only titles, fades and crossfades are composed (edit.assemble).
+The mix is mastered to the film's `delivery:` loudness (default -14 LUFS integrated, true peak at
+most -1 dBTP) and encoded to AAC-LC 48 kHz; the subtitles (unless `subtitles: false`) sit beside
+the MP4 as SRT and WebVTT and inside it as a soft mov_text track in the film's `language`.
 """
 
+import shutil
 from pathlib import Path
 
 from PIL import Image
 
 from film_pipeline import edit
+from film_pipeline.film import LATER_FILM_FIELDS, Delivery
+from film_pipeline.media import write_alpha_video
 from film_pipeline.stages import Rendered
+from film_pipeline.stages.subtitles import read_cues
 from film_pipeline.timeline import Placement, total_frames
 
 
+def delivery_of(film: dict) -> Delivery:
+    """The loudness target the film spec names (its default where the writer named none)."""
+    return Delivery(**film.get("delivery", LATER_FILM_FIELDS["delivery"]))
+
+
 def render(script: dict, clips: list[Path], size: tuple[int, int], soundtrack: Path,
-           keyframes: list[tuple[str, Path]], workdir: Path) -> Rendered:
+           keyframes: list[tuple[str, Path]], workdir: Path, subtitles: dict[str, Path] | None = None,
+           title_overlay: bool = False) -> Rendered:
     """`script` is the stored script (film spec and timeline); `clips` the upscaled clips in its
-    order, at `size`; `keyframes` each shot's keyframe for the contact sheet."""
+    order, at `size`; `keyframes` each shot's keyframe for the contact sheet; `subtitles` the
+    subtitles asset's files ({"subtitles": SRT, "captions": WebVTT}), left out where the film
+    says `subtitles: false`. With `title_overlay`, the title as a clip with alpha (the timeline
+    exports lay it over the opening shot) comes too."""
     film = script["film"]
     placements = [Placement(**p) for p in script["timeline"]]  # the script's own timing
     out, poster, sheet = workdir / "final_cut.mp4", workdir / "poster.png", workdir / "contact_sheet.png"
+    language = film.get("language", LATER_FILM_FIELDS["language"])
+    carried = subtitles if subtitles is not None and film.get("subtitles", LATER_FILM_FIELDS["subtitles"]) else None
+    spoken = bool(carried) and bool(read_cues(carried["subtitles"]))  # an empty track is no track
+    mastering: dict = {}
     frames = edit.assemble(list(zip(placements, clips)), soundtrack, film["title"], film.get("logline"), film["fps"],
-                           size, out, poster)
+                           size, out, poster, delivery=delivery_of(film),
+                           subtitles=carried["subtitles"] if spoken else None, language=language, report=mastering)
     edit.contact_sheet([(shot, Image.open(path)) for shot, path in keyframes]).save(sheet)
-    return {"video": out, "poster": poster, "contact_sheet": sheet}, {
+    files = {"video": out, "poster": poster, "contact_sheet": sheet}
+    if title_overlay:
+        files["title"] = workdir / "title.mov"
+        card = edit.title_card(film["title"], film.get("logline"), size)
+        write_alpha_video(files["title"], edit.title_overlay(card, edit.title_frames(placements, film["fps"])),
+                          film["fps"], size)
+    if carried:  # beside the cut, under the cut's version: <version>.subtitles.srt, <version>.captions.vtt
+        for role, suffix in (("subtitles", ".srt"), ("captions", ".vtt")):
+            files[role] = shutil.copyfile(carried[role], workdir / f"final_cut{suffix}")
+    return files, {
         "frames": frames, "fps": film["fps"], "duration_seconds": round(frames / film["fps"], 3),
         "expected_frames": total_frames(placements),
         "width": size[0], "height": size[1], "shots": len(clips), "title": film["title"],
-        "backend": "ffmpeg concat (stream copy) + libx264/aac", "seed": film["seed"]}
+        "subtitle_track": language if spoken else "none", **mastering,
+        "backend": "ffmpeg concat (stream copy) + libx264/aac, loudnorm", "seed": film["seed"]}

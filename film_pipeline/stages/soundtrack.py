@@ -1,4 +1,7 @@
-"""soundtrack: the score from the music cues, with each shot's voice-over mixed in where it plays."""
+"""soundtrack: the score from the music cues, with each shot's voice-over mixed in where it plays.
+
+Beside the mix it keeps the score stem (the score as it plays in the mix: ducked under the
+voices, at the mix's gain), the track a timeline export lays under the voice-overs."""
 
 from pathlib import Path
 
@@ -18,12 +21,13 @@ def render(spec: dict, voices: list[Path], backends: Backends, workdir: Path, lo
     composer = backends("music", spec["backend"])
     music = composer.score(cues, seconds, SAMPLE_RATE)
     spoken = [(placement, read_audio(voice)[:, 0]) for placement, voice in zip(placements, voices)]
-    mixed, warnings = edit.mix(music, spoken, spec["fps"], SAMPLE_RATE)
+    mixed, score, warnings = edit.mix_stems(music, spoken, spec["fps"], SAMPLE_RATE)
     for warning in warnings:
         log.warning(warning)
-    path = workdir / "soundtrack.wav"
+    path, stem = workdir / "soundtrack.wav", workdir / "score.wav"
     write_wav(path, mixed)
-    return {"audio": path}, {"backend": spec["backend"]["backend"], "model": model_id(spec["backend"]),
+    write_wav(stem, score)
+    return {"audio": path, "score": stem}, {"backend": spec["backend"]["backend"], "model": model_id(spec["backend"]),
                              "device": device_of(composer), "duration_seconds": round(seconds, 3),
                              "cues": len(cues), "voices": sum(1 for _, samples in spoken if samples.size),
                              "peak": round(float(np.abs(mixed).max(initial=0)), 3),

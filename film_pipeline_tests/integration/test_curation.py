@@ -78,7 +78,7 @@ def test_film_pick_rerenders_only_the_shots_downstream_and_keeps_comments(render
     result = film("pick", rendered, "b", other, "--json", "--no-progress")
     assert result.returncode == 0, result.stderr
     rendered_now = {(m["asset"], m["partition"]) for m in json.loads(result.stdout)["materialized"]}
-    assert rendered_now == {("clip", "b"), ("upscaled_clip", "b"), ("final_cut", None)}
+    assert rendered_now == {("clip", "b"), ("upscaled_clip", "b"), ("final_cut", None), ("timeline_export", None)}
     after = path.read_text()
     assert "# A small film that exercises every stage quickly." in after and "# two looks at the street" in after
     assert [line for line in after.splitlines() if line not in before.splitlines()] == [f"    pick: {other}"]

@@ -15,6 +15,8 @@ SHOTS = ("a", "b", "c")
 FINAL = {("script", None), ("final_cut", None)}
 SOUND = {("soundtrack", None)}
 CUT = {("final_cut", None)}
+SUBS = {("subtitles", None)}  # timed from score_spec (the film's timing) and the voice-overs
+EXPORT = {("timeline_export", None)}  # made from the cut: it re-exports whenever the cut re-renders
 
 
 def chain(shot_id, *assets):
@@ -39,33 +41,45 @@ def _swap_b_c(doc):
 
 EDITS = {
     # edit: (change to film.yaml, exactly what re-renders)
-    "visual prompt": (lambda d: shot(d, "b").__setitem__("prompt", "a city street at noon"), chain("b", *VISUAL) | FINAL),
-    "shot seed": (lambda d: shot(d, "b").__setitem__("seed", 99), chain("b", *VISUAL) | FINAL),
-    "takes": (lambda d: shot(d, "b").__setitem__("takes", 3), chain("b", *VISUAL) | FINAL),
+    "visual prompt": (lambda d: shot(d, "b").__setitem__("prompt", "a city street at noon"),
+                      chain("b", *VISUAL) | FINAL | EXPORT),
+    "shot seed": (lambda d: shot(d, "b").__setitem__("seed", 99), chain("b", *VISUAL) | FINAL | EXPORT),
+    "takes": (lambda d: shot(d, "b").__setitem__("takes", 3), chain("b", *VISUAL) | FINAL | EXPORT),
     "character description": (lambda d: d["characters"]["ana"].__setitem__("description", "a girl in a blue coat"),
-                              chain("a", *VISUAL) | FINAL | {("characters", None)}),
-    "global style": (lambda d: _set(d, "style", "noir"), set().union(*(chain(s, *VISUAL) for s in SHOTS)) | FINAL),
-    "camera": (lambda d: shot(d, "a").__setitem__("camera", "push_in"), chain("a", *MOTION) | FINAL),
-    "motion prompt": (lambda d: shot(d, "a").__setitem__("motion", "snow falling"), chain("a", *MOTION) | FINAL),
-    "pick (the script does not list picks)": (lambda d: shot(d, "b").__setitem__("pick", 2), chain("b", *MOTION) | CUT),
-    "duration (timing moves)": (lambda d: shot(d, "c").__setitem__("duration", 2.0), chain("c", *MOTION) | FINAL | SOUND),
-    "narration": (lambda d: shot(d, "c").__setitem__("narration", "Good night."), chain("c", "voiceover") | SOUND | FINAL),
-    "voice": (lambda d: shot(d, "a").__setitem__("voice", "narrator"), chain("a", "voiceover") | SOUND | FINAL),
-    "music cue": (lambda d: d["music"][0].__setitem__("prompt", "dark tense pulse"), SOUND | FINAL),
-    "title": (lambda d: _set(d, "title", "Maxi"), FINAL),
-    "transition, timing unchanged": (lambda d: shot(d, "b").__setitem__("transition", "fade"), FINAL),
-    "transition, timing moves": (lambda d: shot(d, "b").__setitem__("transition", "crossfade"), FINAL | SOUND),
-    "shot order": (_swap_b_c, FINAL | SOUND),
-    "new shot": (_add_shot, chain("d", *VISUAL, "voiceover") | FINAL | SOUND),
-    "deleted shot": (lambda d: d["shots"].pop(1), FINAL | SOUND),
-    "upscale factor": (lambda d: _set(d, "upscale", 3), {("upscaled_clip", s) for s in SHOTS} | FINAL),
+                              chain("a", *VISUAL) | FINAL | EXPORT | {("characters", None)}),
+    "global style": (lambda d: _set(d, "style", "noir"),
+                     set().union(*(chain(s, *VISUAL) for s in SHOTS)) | FINAL | EXPORT),
+    "camera": (lambda d: shot(d, "a").__setitem__("camera", "push_in"), chain("a", *MOTION) | FINAL | EXPORT),
+    "motion prompt": (lambda d: shot(d, "a").__setitem__("motion", "snow falling"), chain("a", *MOTION) | FINAL | EXPORT),
+    "pick (the script does not list picks)": (lambda d: shot(d, "b").__setitem__("pick", 2),
+                                              chain("b", *MOTION) | CUT | EXPORT),
+    "duration (timing moves)": (lambda d: shot(d, "c").__setitem__("duration", 2.0),
+                                chain("c", *MOTION) | FINAL | SOUND | SUBS | EXPORT),
+    "narration": (lambda d: shot(d, "c").__setitem__("narration", "Good night."),
+                  chain("c", "voiceover") | SOUND | SUBS | FINAL | EXPORT),
+    "voice": (lambda d: shot(d, "a").__setitem__("voice", "narrator"),
+              chain("a", "voiceover") | SOUND | SUBS | FINAL | EXPORT),
+    # the subtitles read the film's timing from score_spec, which also holds the cues: remade, identical
+    "music cue": (lambda d: d["music"][0].__setitem__("prompt", "dark tense pulse"), SOUND | SUBS | FINAL | EXPORT),
+    "title": (lambda d: _set(d, "title", "Maxi"), FINAL | EXPORT),
+    "transition, timing unchanged": (lambda d: shot(d, "b").__setitem__("transition", "fade"), FINAL | EXPORT),
+    "transition, timing moves": (lambda d: shot(d, "b").__setitem__("transition", "crossfade"),
+                                 FINAL | SOUND | SUBS | EXPORT),
+    "shot order": (_swap_b_c, FINAL | SOUND | SUBS | EXPORT),
+    "new shot": (_add_shot, chain("d", *VISUAL, "voiceover") | FINAL | SOUND | SUBS | EXPORT),
+    "deleted shot": (lambda d: d["shots"].pop(1), FINAL | SOUND | SUBS | EXPORT),
+    "upscale factor": (lambda d: _set(d, "upscale", 3), {("upscaled_clip", s) for s in SHOTS} | FINAL | EXPORT),
     "per-film model setting": (lambda d: _set(d, "models", {"speech": {"length_scale": 1.2}}),
-                               {("voiceover", s) for s in SHOTS} | SOUND | FINAL),
-    "override equal to the profile": (lambda d: _set(d, "models", {"upscale": {"model": "realesr-animevideov3"}}), FINAL),
+                               {("voiceover", s) for s in SHOTS} | SOUND | SUBS | FINAL | EXPORT),
+    "override equal to the profile": (lambda d: _set(d, "models", {"upscale": {"model": "realesr-animevideov3"}}),
+                                      FINAL | EXPORT),
     "end prompt (a second keyframe)": (lambda d: shot(d, "c").__setitem__("end_prompt", "the sea at noon"),
-                                       chain("c", *VISUAL) | FINAL),
+                                       chain("c", *VISUAL) | FINAL | EXPORT),
     "continues (starts on the shot before)": (lambda d: shot(d, "b").__setitem__("continues", True),
-                                             chain("b", *MOTION) | FINAL),
+                                             chain("b", *MOTION) | FINAL | EXPORT),
+    "delivery (the loudness target)": (lambda d: _set(d, "delivery", "broadcast"), FINAL | EXPORT),
+    "subtitles off": (lambda d: _set(d, "subtitles", False), FINAL | EXPORT),
+    "language": (lambda d: _set(d, "language", "fr"), FINAL | EXPORT),
     "comment only": (lambda d: d.yaml_set_start_comment("a new comment, nothing else"), set()),
     "nothing": (lambda d: None, set()),
 }
@@ -86,8 +100,8 @@ def test_an_edit_re_renders_exactly_what_it_touches(rendered, edit):
 
 
 @pytest.mark.parametrize("backend,expected", [
-    (CameraMove, {(asset, s) for s in SHOTS for asset in MOTION} | CUT),
-    (ProceduralScore, SOUND | CUT),  # the script is what the writer wrote: a model change leaves it be
+    (CameraMove, {(asset, s) for s in SHOTS for asset in MOTION} | CUT | EXPORT),
+    (ProceduralScore, SOUND | SUBS | CUT | EXPORT),  # the script is what the writer wrote: a model change leaves it be
 ])
 def test_a_model_change_re_renders_every_stage_it_renders(rendered, monkeypatch, backend, expected):
     from dataclasses import replace
@@ -126,14 +140,15 @@ def test_reverting_an_edit_reuses_stored_versions(rendered):
     assert edited.final_cut != first.final_cut
     edit_film(rendered, lambda d: shot(d, "b").__setitem__("prompt", "a city street at night"))
     done, reverted = materialized(rendered)
-    assert done == chain("b", *VISUAL) | FINAL  # Dagster records the move back...
+    assert done == chain("b", *VISUAL) | FINAL | EXPORT  # Dagster records the move back...
     assert reverted.final_cut == first.final_cut  # ...to the very same stored artifact
     assert reverted.final_cut.read_bytes() == original
 
 
 @pytest.mark.parametrize("edit, planned, exact", [
-    (lambda d: shot(d, "b").__setitem__("pick", 2), ["final_cut"], "final_cut"),
-    (lambda d: shot(d, "c").__setitem__("narration", "a different line"), ["script", "soundtrack", "final_cut"], "soundtrack"),
+    (lambda d: shot(d, "b").__setitem__("pick", 2), ["final_cut", "timeline_export"], "final_cut"),
+    (lambda d: shot(d, "c").__setitem__("narration", "a different line"),
+     ["script", "soundtrack", "subtitles", "final_cut", "timeline_export"], "soundtrack"),
 ])
 def test_film_level_assets_stay_exact_past_dagsters_partition_limit(rendered, monkeypatch, edit, planned, exact):
     """Past 100 shots Dagster stops comparing the cut with its shots (the limit is lowered to 2

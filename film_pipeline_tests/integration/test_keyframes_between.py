@@ -11,7 +11,7 @@ from film_pipeline.media import read_video
 from film_pipeline.render import render_film
 from film_pipeline.planning import forced_steps
 from film_pipeline_tests.conftest import MINI_FILM, edit_film, shot, write_film
-from film_pipeline_tests.integration.test_incremental import FINAL, MOTION, VISUAL, chain
+from film_pipeline_tests.integration.test_incremental import EXPORT, FINAL, MOTION, VISUAL, chain
 from film_pipeline_tests.integration.backends.test_ai_stages import metadata
 
 
@@ -33,7 +33,7 @@ def continuing(rendered):
     """The baseline film with shot b continuing from shot a, rendered."""
     edit_film(rendered, lambda d: shot(d, "b").__setitem__("continues", True))
     result = render_film(rendered)
-    assert not result.failures and set(result.materialized) == chain("b", *MOTION) | FINAL
+    assert not result.failures and set(result.materialized) == chain("b", *MOTION) | FINAL | EXPORT
     return rendered
 
 
@@ -47,7 +47,7 @@ def test_an_end_prompt_edit_re_renders_its_shot_the_shot_continuing_from_it_and_
     edit_film(continuing, lambda d: shot(d, "a").__setitem__("end_prompt", "a city street at night"))
     result = render_film(continuing)
     assert not result.failures
-    assert set(result.materialized) == chain("a", *VISUAL) | chain("b", *MOTION) | FINAL
+    assert set(result.materialized) == chain("a", *VISUAL) | chain("b", *MOTION) | FINAL | EXPORT
     assert psnr(clip_frames("a")[-1], clip_frames("b")[0]) > 30, "b still starts where a now ends"
     assert render_film(continuing).materialized == [], "and then nothing is left to do"
 

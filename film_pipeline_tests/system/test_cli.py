@@ -26,7 +26,8 @@ def test_render_json_plan_and_status(rendered):
     plan = film("plan", rendered, "--json", home=home)
     assert plan.returncode == 0, plan.stderr
     planned = {(s["asset"], s["partition"]) for s in json.loads(plan.stdout)["render"]}
-    assert planned == {("voiceover", "c"), ("script", None), ("soundtrack", None), ("final_cut", None)}
+    assert planned == {("voiceover", "c"), ("script", None), ("soundtrack", None), ("subtitles", None), ("final_cut", None),
+                       ("timeline_export", None)}
 
     status = film("status", rendered, home=home)
     assert status.returncode == 0
@@ -87,7 +88,8 @@ def test_a_failing_shot_does_not_stop_the_others(home):
     edit_film(film_dir, lambda d: shot(d, "bad").pop("voice"))
     retry = json.loads(film("render", film_dir, "--json", home=home).stdout)
     assert {(m["asset"], m["partition"]) for m in retry["materialized"]} == {
-        ("voiceover", "bad"), ("script", None), ("soundtrack", None), ("final_cut", None)}  # script: the fix edited it
+        ("voiceover", "bad"), ("script", None), ("soundtrack", None), ("subtitles", None), ("final_cut", None),
+        ("timeline_export", None)}  # script: the fix edited it
 
 
 def test_the_code_location_loads(home):

@@ -54,7 +54,7 @@ def test_verify_finds_a_flipped_byte_and_repair_moves_it_aside_and_restores_it(r
     assert code == 1 and found["intact"] is False
     assert [(d["asset"], d["shot"], d["key"], d["problem"]) for d in found["damaged"]] == [
         ("clip", "a", video["key"], "corrupt")]
-    assert found["checked"] == 16 and found["repaired"] == []
+    assert found["checked"] == 4 * 3 + 6 and found["repaired"] == []  # four assets a shot, six for the film
 
     code, repaired = film_json("verify", str(rendered), "--repair", "--no-progress")
     assert code == 0, repaired
@@ -103,7 +103,7 @@ def test_force_re_renders_what_it_names_and_what_depends_on_it(rendered):
     _, before = manifest(store, "clip", "b")
     code, result = film_json("render", str(rendered), "--force", "clip[b]", "--no-progress")
     assert code == 0, result
-    assert rendered_steps(result) == {("clip", "b"), ("upscaled_clip", "b"), ("final_cut", None)}
+    assert rendered_steps(result) == {("clip", "b"), ("upscaled_clip", "b"), ("final_cut", None), ("timeline_export", None)}
     after = manifest(store, "clip", "b")[1]["files"]
     assert {r: f["sha256"] for r, f in after.items()} == {r: f["sha256"] for r, f in before["files"].items()}
     assert list((store / "_attic").glob(f"*/{before['files']['video']['key']}"))  # the old files kept

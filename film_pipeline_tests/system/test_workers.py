@@ -155,7 +155,7 @@ def test_an_edit_rerenders_exactly_that_shot_through_the_workers(cluster):
     result = cluster.render()
     shots = {(m["asset"], m["partition"]) for m in result["materialized"] if m["partition"]}
     assert shots == {(a, "b") for a in SHOT_CHAIN}
-    assert {m["asset"] for m in result["materialized"] if not m["partition"]} == {"script", "final_cut"}
+    assert {m["asset"] for m in result["materialized"] if not m["partition"]} == {"script", "final_cut", "timeline_export"}
 
 
 def test_a_queue_nobody_serves_is_a_clear_error_not_a_hang(cluster):

@@ -35,10 +35,10 @@ def test_a_stage_that_reads_every_shot_hashes_each_of_its_film_level_parents_onc
 
 def test_names_derive_from_the_table_in_its_order():
     assert graph.SHOT_ASSETS == ("storyboard", "clip", "upscaled_clip", "voiceover")
-    assert graph.FILM_ASSETS == ("script", "characters", "soundtrack", "final_cut")
+    assert graph.FILM_ASSETS == ("script", "characters", "soundtrack", "subtitles", "final_cut", "timeline_export")
     assert graph.SHOT_SOURCES == tuple(SHOT_SPECS)
     assert graph.MODEL_ASSETS == ("characters", "storyboard", "clip", "upscaled_clip", "voiceover", "soundtrack")
-    assert [graph.needs_every_shot(n) for n in graph.FILM_ASSETS] == [False, False, True, True]
+    assert [graph.needs_every_shot(n) for n in graph.FILM_ASSETS] == [False, False, True, True, True, True]
 
 
 def test_every_stage_has_a_module_and_an_asset_body():
@@ -52,19 +52,23 @@ def test_every_stage_has_a_module_and_an_asset_body():
 def test_code_versions_move_only_on_purpose():
     """A code version is part of every data version: changing one re-renders every user's films."""
     assert graph.CODE_VERSIONS == {"script": "1", "characters": "1", "storyboard": "1", "clip": "1",
-                                   "upscaled_clip": "1", "voiceover": "1", "soundtrack": "1", "final_cut": "2"}
+                                   "upscaled_clip": "1", "voiceover": "1", "soundtrack": "2", "subtitles": "1",
+                                   "final_cut": "3", "timeline_export": "1"}
 
 
 def test_film_level_inputs_keep_the_order_their_versions_hash():
-    versions = {("script", None): "s1", ("soundtrack", None): "t1", ("score_spec", None): "c1",
+    versions = {("script", None): "s1", ("soundtrack", None): "t1", ("score_spec", None): "c1", ("subtitles", None): "x1",
                 ("upscaled_clip", "a"): "u1", ("upscaled_clip", "b"): "u2", ("voiceover", "a"): "v1", ("voiceover", "b"): "v2"}
     cut = graph.film_level_inputs("final_cut", versions, ["a", "b"])
     sound = graph.film_level_inputs("soundtrack", versions, ["a", "b"])
-    assert cut == ["s1", "t1", [("a", "u1"), ("b", "u2")]]
+    assert cut == ["s1", "t1", "x1", [("a", "u1"), ("b", "u2")]]
     assert sound == ["c1", [("a", "v1"), ("b", "v2")]]
-    # computed by the code before the restructuring: the same inputs make the same versions
-    assert artifact_version("final_cut", cut) == "5b22b7dd7150085dfbd5"
-    assert artifact_version("soundtrack", sound) == "7efb6325e4b8fd151947"
+    # The same inputs make the same versions; these move only with a code version, on purpose:
+    # final_cut 2 -> 3 (issue 18: the mix mastered to a loudness target, the subtitles as an input and
+    # a mov_text track, BT.709 colour tags; it was 5b22b7dd7150085dfbd5 for ["s1", "t1", shots]) and
+    # soundtrack 1 -> 2 (the score stem beside the mix; it was 7efb6325e4b8fd151947).
+    assert artifact_version("final_cut", cut) == "25b6f06b960c6df08f50"
+    assert artifact_version("soundtrack", sound) == "045ecdbb3928920f16c6"
     assert artifact_version("clip", ["b1", "m1"]) == "2fd8fcd1ecd082ffc0b4"
 
 

@@ -54,7 +54,7 @@ def test_every_stage_renders_through_the_tiny_profile_and_loads_each_model_once(
     film_dir = write_film(home, TINY_FILM)
     result = render_film(film_dir)
     assert not result.failures, result.failures
-    assert len(result.materialized) == 4 * 3 + 4
+    assert len(result.materialized) == 4 * 3 + 6  # four per shot; six for the film
     backends = {asset: metadata(asset, "a")["backend"].value for asset in ("storyboard", "clip", "upscaled_clip")}
     assert backends == {"storyboard": "diffusers-t2i", "clip": "diffusers-i2v", "upscaled_clip": "realesrgan"}
     assert metadata("voiceover", "a")["backend"].value == "vits"

@@ -29,7 +29,8 @@ def test_checks_pass_on_a_good_render(rendered):
         assert all(e.passed for e in found.values()), {k: e.metadata["summary"] for k, e in found.items()}
     assert found[("clip", "exact_frames")].metadata["frames"].value == 8  # shot c: 1 s at 8 fps
     film = run_checks(rendered, None)
-    assert set(film) == {("soundtrack", "audio_healthy"), ("final_cut", "duration_matches_script"), ("final_cut", "decodes")}
+    assert set(film) == {("soundtrack", "audio_healthy"), ("final_cut", "duration_matches_script"), ("final_cut", "decodes"),
+                         ("final_cut", "loudness")}
     assert all(e.passed for e in film.values()), {k: e.metadata["summary"] for k, e in film.items()}
 
 

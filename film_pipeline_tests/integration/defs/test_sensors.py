@@ -72,7 +72,7 @@ def test_the_sensor_requests_exactly_the_edited_shot_then_the_cut(rendered):
 
     watcher.launch(data)
     cut = watcher.tick()
-    assert watcher.requested(cut) == {None: ["final_cut", "script"]}  # the script lists every prompt
+    assert watcher.requested(cut) == {None: ["final_cut", "script", "timeline_export"]}  # the script lists every prompt
     watcher.launch(cut)
     done = watcher.tick()
     assert done.run_requests == [] and "up to date" in done.skip_message
@@ -133,7 +133,7 @@ def test_a_narration_edit_requests_the_voice_then_soundtrack_and_cut(rendered):
     data = watcher.tick()
     assert watcher.requested(data) == {"c": ["voiceover"]}
     watcher.launch(data)
-    assert watcher.requested(watcher.tick()) == {None: ["final_cut", "script", "soundtrack"]}
+    assert watcher.requested(watcher.tick()) == {None: ["final_cut", "script", "soundtrack", "subtitles", "timeline_export"]}
 
 
 def test_deleted_and_new_shots_update_the_partitions_and_keep_artifacts(rendered):

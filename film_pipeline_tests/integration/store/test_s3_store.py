@@ -94,7 +94,7 @@ def test_a_store_that_is_down_is_a_clear_error(s3_env, tmp_path):
 def test_a_film_renders_into_the_bucket_incrementally_and_can_be_shared(s3_env, home, server):
     film_dir = write_film(home)
     first = render_film(film_dir)
-    assert not first.failures and len(first.materialized) == 4 * 3 + 4
+    assert not first.failures and len(first.materialized) == 4 * 3 + 6  # four per shot; six for the film
     assert not (home / "store").exists(), "nothing went to the local store"
     prefix = s3_env["FILM_STORE"].split("/", 3)[3]
     client = Minio(server.endpoint, access_key=server.access_key, secret_key=server.secret_key, secure=False)
@@ -103,7 +103,7 @@ def test_a_film_renders_into_the_bucket_incrementally_and_can_be_shared(s3_env, 
     edit_film(film_dir, lambda d: shot(d, "b").__setitem__("prompt", "a city street at noon"))
     again = render_film(film_dir)
     assert set(again.materialized) == {("storyboard", "b"), ("clip", "b"), ("upscaled_clip", "b"),
-                                       ("script", None), ("final_cut", None)}
+                                       ("script", None), ("final_cut", None), ("timeline_export", None)}
     assert probe(again.final_cut).frames == 24
     link = subprocess.run([sys.executable, "-m", "film_pipeline.cli", "share", str(film_dir), "--hours", "1"],
                           capture_output=True, text=True, env={**os.environ}, cwd=REPO)
