@@ -15,7 +15,7 @@ from PIL import Image
 from film_pipeline import edit
 from film_pipeline.backends import KeyframeRequest, MotionRequest, backend_for
 from film_pipeline.film import Film, load_film
-from film_pipeline.media import MASTER_CRF, SAMPLE_RATE, read_audio, read_video, write_video, write_wav
+from film_pipeline.media import SAMPLE_RATE, read_audio, read_video, write_master, write_video, write_wav
 from film_pipeline.specs import film_timeline, motion_spec, narration_spec, score_spec, upscale_spec, visual_spec
 from film_pipeline.timeline import Placement, total_frames
 
@@ -61,12 +61,11 @@ def _picture(film: Film, shot, out: Path) -> Path:
     if upscale.get("reframe"):  # as upscaled_clip does for camera moves: the keyframe upscaled, the move drawn again
         big = Image.fromarray(upscaler.upscale(np.asarray(keyframe), factor))
         moved = backend_for("motion", upscale["reframe"]).animate(big, replace(request, scale=factor))
-        write_video(path, moved, motion["fps"], size, crf=MASTER_CRF)
+        write_master(path, moved, motion["fps"], size)
         return path
     frames = read_video(clip)
     first = next(frames)
-    write_video(path, (upscaler.upscale(f, factor) for f in itertools.chain([first], frames)), motion["fps"], size,
-                crf=MASTER_CRF)
+    write_master(path, (upscaler.upscale(f, factor) for f in itertools.chain([first], frames)), motion["fps"], size)
     return path
 
 

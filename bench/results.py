@@ -129,7 +129,7 @@ def cut_assembly(shots: int, runs: int, root: Path) -> list[dict]:
 
     from bench.naive_cut import naive_moviepy_cut
     from film_pipeline import edit
-    from film_pipeline.media import MASTER_CRF, run_ffmpeg, write_video, write_wav
+    from film_pipeline.media import run_ffmpeg, write_master, write_wav
     from film_pipeline.timeline import layout
 
     fps, size, seconds = 24, (1024, 576), 2.0  # the demo's delivery size
@@ -140,7 +140,7 @@ def cut_assembly(shots: int, runs: int, root: Path) -> list[dict]:
     for index in range(shots):  # moving texture, so the encoder has real work
         base = rng.integers(0, 255, (size[1] // 8, size[0] // 8, 3), dtype=np.uint8).repeat(8, 0).repeat(8, 1)
         paths.append(work / f"clip{index}.mp4")
-        write_video(paths[-1], (np.roll(base, 4 * f, axis=1) for f in range(int(seconds * fps))), fps, size, crf=MASTER_CRF)
+        write_master(paths[-1], (np.roll(base, 4 * f, axis=1) for f in range(int(seconds * fps))), fps, size)
     sound = work / "soundtrack.wav"
     write_wav(sound, (rng.standard_normal(int(shots * seconds * 48_000)) * 0.05).astype(np.float32))
     listing = work / "list.txt"

@@ -17,8 +17,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from film_pipeline.backends import CueRequest
 from film_pipeline.film import Delivery, derived_seed
-from film_pipeline.media import (MASTER_CRF, ebur128, loudnorm_apply, loudnorm_measure, read_video, read_wav, run_ffmpeg,
-                                 scale_audio, write_video, write_wav)
+from film_pipeline.media import (ebur128, loudnorm_apply, loudnorm_measure, read_video, read_wav, run_ffmpeg, scale_audio,
+                                 write_master, write_wav)
 from film_pipeline.timeline import Placement, total_frames
 
 VOICE_LEAD_IN = 0.15   # seconds after the shot starts before the narrator speaks
@@ -215,7 +215,7 @@ def assemble(clips: list[tuple[Placement, Path]], soundtrack: Path, title: str, 
     that ffmpeg's concat demuxer can join them; the soundtrack is mastered to `delivery` (when
     given) and encoded to AAC-LC 48 kHz on the way. `subtitles` (SRT) becomes a soft mov_text
     track in `language`. The MP4 starts with its index (faststart) and its H.264 stream says its
-    colours (BT.709 primaries and transfer). `report` receives the mastering's measurements.
+    colours (BT.709 primaries, transfer and matrix). `report` receives the mastering's measurements.
     """
     placements = [p for p, _ in clips]
     frames = total_frames(placements)
@@ -242,11 +242,11 @@ def assemble(clips: list[tuple[Placement, Path]], soundtrack: Path, title: str, 
     return frames
 
 
-# The pictures are sRGB (BT.709 primaries, a BT.709-like transfer), encoded to YUV with the BT.601
-# matrix as every clip is (swscale's default): the H.264 stream says exactly that, rewritten in
-# place (stream copy) by the h264_metadata bitstream filter; `tv` range.
+# Every part of the cut is encoded BT.709 (media.write_master): the H.264 stream says so throughout,
+# rewritten in place (stream copy) by the h264_metadata bitstream filter, whatever the container had;
+# `tv` range.
 COLOUR_TAGS = ("h264_metadata=video_full_range_flag=0:colour_primaries=1:transfer_characteristics=1"
-               ":matrix_coefficients=6")
+               ":matrix_coefficients=1")
 TRUE_PEAK_HEADROOM = 0.5  # dB below the target the mastering aims, for the AAC encoder's overshoot
 SILENT = -70.0  # LUFS: the meter's absolute gate; below it there is nothing to master
 
@@ -367,7 +367,7 @@ def _video_parts(clips: list[tuple[Placement, Path]], placements: list[Placement
         pictures = compose(clips, segment.shots, first, last, card if first == 0 else None, card_frames)
         if first == 0:
             pictures = _saving(pictures, int(card_frames * 0.45), poster)
-        write_video(path, pictures, fps, size, crf=MASTER_CRF)
+        write_master(path, pictures, fps, size)
         parts.append(path)
     return parts
 

@@ -58,7 +58,8 @@ STAGES = (
           "Keyframes painted from each shot's prompt: one image per take."),
     Stage("clip", ("storyboard", "motion_spec"), True, "1", "motion", frozenset({"video"}), True,
           "The shot in motion: the picked keyframe animated for the shot's duration."),
-    Stage("upscaled_clip", ("clip", "upscale_spec"), True, "1", "motion", frozenset({"video"}), True,
+    # code version 2: encoded as the cut is, BT.709 colours (media.write_master), so the master is BT.709 throughout
+    Stage("upscaled_clip", ("clip", "upscale_spec"), True, "2", "motion", frozenset({"video"}), True,
           "The clip at delivery resolution (resolution × upscale)."),
     Stage("voiceover", ("narration_spec",), True, "1", "sound", frozenset({"audio"}), True,
           "The shot's narration, spoken."),

@@ -65,11 +65,20 @@ def ffmpeg_version() -> tuple[str | None, str]:
     return (found.group(1) if found and result.returncode == 0 else None), FFMPEG
 
 
-def write_video(path: Path, frames: Iterable[np.ndarray], fps: int, size: tuple[int, int], crf: int = 12) -> int:
-    """Encode RGB uint8 frames of `size` (w, h) to H.264 MP4; returns the frame count."""
+# The delivery's colours: RGB to YUV with the BT.709 matrix, `tv` range, and the stream tagged BT.709
+# throughout (primaries, transfer, matrix), as a web player and an editor expect HD video to be.
+BT709 = ["-vf", "scale=out_color_matrix=bt709:out_range=tv", "-colorspace", "bt709", "-color_primaries", "bt709",
+         "-color_trc", "bt709", "-color_range", "tv"]
+
+
+def write_video(path: Path, frames: Iterable[np.ndarray], fps: int, size: tuple[int, int], crf: int = 12,
+                bt709: bool = False) -> int:
+    """Encode RGB uint8 frames of `size` (w, h) to H.264 MP4; returns the frame count. With `bt709`
+    the pixels are converted and tagged as BT.709 (every file of the delivery: `write_master`)."""
     writer = imageio_ffmpeg.write_frames(
         str(path), size, fps=fps, codec="libx264", macro_block_size=1, quality=None,
-        output_params=["-crf", str(crf), "-preset", "fast", "-pix_fmt", "yuv420p", "-threads", "2"],
+        output_params=["-crf", str(crf), "-preset", "fast", "-pix_fmt", "yuv420p", "-threads", "2",
+                       *(BT709 if bt709 else [])],
         ffmpeg_log_level="error", input_params=[NO_STDIN],
     )
     writer.send(None)
@@ -79,6 +88,12 @@ def write_video(path: Path, frames: Iterable[np.ndarray], fps: int, size: tuple[
         count += 1
     writer.close()
     return count
+
+
+def write_master(path: Path, frames: Iterable[np.ndarray], fps: int, size: tuple[int, int]) -> int:
+    """A file of the delivery (an upscaled clip, a composed part of the cut): the cut's own x264
+    settings and BT.709 colours, so that the cut joins them by stream copy."""
+    return write_video(path, frames, fps, size, crf=MASTER_CRF, bt709=True)
 
 
 def write_alpha_video(path: Path, frames: Iterable[np.ndarray], fps: int, size: tuple[int, int]) -> int:

@@ -2,8 +2,8 @@
 
 A camera move over a still keyframe (the preview's clips) is drawn again instead (`reframe`): its
 keyframes (and the frame it continues from) are upscaled once, and the same move, weather and
-caption drawn at the delivery size. Encoded with the cut's own x264 settings (media.MASTER_CRF),
-so the cut can stream-copy it.
+caption drawn at the delivery size. Encoded as the cut is (media.write_master: its x264 settings,
+BT.709 colours), so the cut can stream-copy it.
 """
 
 import itertools
@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from film_pipeline.backends import MotionRequest
-from film_pipeline.media import MASTER_CRF, read_video, write_video
+from film_pipeline.media import read_video, write_master
 from film_pipeline.stages import Backends, Rendered, device_of, model_id
 from film_pipeline.stages.clip import last_frame
 
@@ -49,7 +49,7 @@ def render(spec: dict, clip_info: dict, source: Path, backends: Backends, workdi
     size = (first.shape[1] * factor, first.shape[0] * factor)
     path = workdir / "upscaled.mp4"
     upscaled = _upscaled(backend, itertools.chain([first], frames), factor)
-    count = write_video(path, upscaled, clip_info["fps"], size, crf=MASTER_CRF)
+    count = write_master(path, upscaled, clip_info["fps"], size)
     return {"video": path}, {"backend": backend.name, "model": model_id(spec["backend"]),
                              "device": device_of(backend), "factor": factor, "frames": count, "fps": clip_info["fps"],
                              "expected_frames": clip_info.get("expected_frames", clip_info["frames"]),
@@ -74,7 +74,7 @@ def reframe(spec: dict, clip_info: dict, motion: dict, pictures: Pictures, backe
                             continues=pictures.previous_clip is not None, scale=factor)
     size = (motion["size"][0] * factor, motion["size"][1] * factor)
     path = workdir / "upscaled.mp4"
-    count = write_video(path, camera.animate(start, request), motion["fps"], size, crf=MASTER_CRF)
+    count = write_master(path, camera.animate(start, request), motion["fps"], size)
     return {"video": path}, {"backend": upscaler.name, "model": model_id(spec["backend"]), "method": "reframed",
                              "device": device_of(upscaler), "factor": factor, "frames": count, "fps": motion["fps"],
                              "expected_frames": clip_info.get("expected_frames", clip_info["frames"]),

@@ -3,7 +3,7 @@
 import numpy as np
 
 from film_pipeline import edit
-from film_pipeline.media import MASTER_CRF, probe, read_audio, read_video, write_video, write_wav
+from film_pipeline.media import probe, read_audio, read_video, write_master, write_wav
 from film_pipeline.timeline import layout
 
 FPS, SIZE = 8, (64, 36)
@@ -15,7 +15,7 @@ def _clip(path, frames, shade):
         image = np.full((SIZE[1], SIZE[0], 3), shade, np.uint8)
         image[:, (index * 4) % SIZE[0]:(index * 4) % SIZE[0] + 4] = 255 - shade
         return image
-    write_video(path, (picture(i) for i in range(frames)), FPS, SIZE, crf=MASTER_CRF)
+    write_master(path, (picture(i) for i in range(frames)), FPS, SIZE)
     return path
 
 

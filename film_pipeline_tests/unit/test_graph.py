@@ -52,7 +52,7 @@ def test_every_stage_has_a_module_and_an_asset_body():
 def test_code_versions_move_only_on_purpose():
     """A code version is part of every data version: changing one re-renders every user's films."""
     assert graph.CODE_VERSIONS == {"script": "1", "characters": "1", "storyboard": "1", "clip": "1",
-                                   "upscaled_clip": "1", "voiceover": "1", "soundtrack": "2", "subtitles": "1",
+                                   "upscaled_clip": "2", "voiceover": "1", "soundtrack": "2", "subtitles": "1",
                                    "final_cut": "3", "timeline_export": "1"}
 
 

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from film_pipeline.film import load_film
-from film_pipeline.media import MASTER_CRF, SAMPLE_RATE, probe, read_audio, read_video, write_video, write_wav
+from film_pipeline.media import SAMPLE_RATE, probe, read_audio, read_video, write_master, write_wav
 from film_pipeline.stages import final_cut, script
 from film_pipeline.store import LocalStore
 from film_pipeline.timeline import total_frames
@@ -82,7 +82,7 @@ def test_hard_cuts_put_each_clip_at_its_frames(pipeline_for, tmp_path):
     clips, keyframes = [], []
     for shot, frames in (("a", 8), ("b", 12), ("c", 8)):
         clips.append(tmp_path / f"{shot}.mp4")
-        write_video(clips[-1], solid(colours[shot], frames), 8, (128, 72), crf=MASTER_CRF)
+        write_master(clips[-1], solid(colours[shot], frames), 8, (128, 72))
         keyframes.append((shot, tmp_path / f"{shot}.png"))
         Image.fromarray(solid(colours[shot], 1)[0]).save(keyframes[-1][1])
     sound = tmp_path / "sound.wav"
