@@ -7,6 +7,9 @@ re-encoding them and adds the soundtrack, mastered to the film's loudness target
 the subtitles as a soft track, in a fast-start MP4 whose H.264 stream carries its colour tags.
 """
 
+import hashlib
+import os
+import shutil
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -19,6 +22,7 @@ from film_pipeline.backends import CueRequest
 from film_pipeline.film import Delivery, derived_seed
 from film_pipeline.media import (ebur128, loudnorm_apply, loudnorm_measure, read_video, read_wav, run_ffmpeg, scale_audio,
                                  write_master, write_wav)
+from film_pipeline.store import sha256_file
 from film_pipeline.timeline import Placement, total_frames
 
 VOICE_LEAD_IN = 0.15   # seconds after the shot starts before the narrator speaks
@@ -106,9 +110,10 @@ class Segment:
 
 
 def segments(placements: list[Placement]) -> list[Segment]:
-    """Splits the timeline into stream-copied shots and composed runs. A shot is composed when
-    the title lies over it (the first), it fades, or it dissolves into its neighbour; runs of
-    composed shots become one segment, so segments tile the film frame for frame."""
+    """Splits the timeline into stream-copied shots and composed segments. A shot is composed when
+    the title lies over it (the first), it fades, or it dissolves into its neighbour; shots that
+    overlap (a crossfade) share a segment, every other composed shot has one of its own, so an
+    edit re-composes only the segment of the shot it touched. Segments tile the film frame for frame."""
     def composed(index: int) -> bool:
         p = placements[index]
         dissolves_out = index + 1 < len(placements) and placements[index + 1].crossfade_in > 0
@@ -116,11 +121,10 @@ def segments(placements: list[Placement]) -> list[Segment]:
 
     result: list[Segment] = []
     for index in range(len(placements)):
-        joins = composed(index)
-        if joins and result and result[-1].composed:
+        if placements[index].crossfade_in > 0 and result:  # it overlaps the shot before: one segment
             result[-1].shots.append(index)
         else:
-            result.append(Segment([index], joins))
+            result.append(Segment([index], composed(index)))
     return result
 
 
@@ -207,8 +211,11 @@ def _frames_from(path: Path, skip: int) -> Iterator[np.ndarray]:
 
 def assemble(clips: list[tuple[Placement, Path]], soundtrack: Path, title: str, logline: str | None,
              fps: int, size: tuple[int, int], out: Path, poster: Path, *, delivery: Delivery | None = None,
-             subtitles: Path | None = None, language: str = "en", report: dict | None = None) -> int:
+             subtitles: Path | None = None, language: str = "en", report: dict | None = None,
+             cache: Path | None = None) -> int:
     """Cut the clips together over the soundtrack; write the MP4 and a poster; return the frame count.
+    With `cache`, composed segments are kept there and found again (an edit re-composes only the
+    segments whose clips or timing changed).
 
     Shots joined by hard cuts are stream-copied (the clips are already H.264 at the cut's size and
     settings); only composed segments are encoded again, with the clips' own encoder settings so
@@ -224,7 +231,7 @@ def assemble(clips: list[tuple[Placement, Path]], soundtrack: Path, title: str, 
     # the soundtrack's mastering and AAC encoding run beside the composing (two cores, two jobs)
     with ThreadPoolExecutor(max_workers=1) as pool:
         encoding = pool.submit(_deliver_audio, soundtrack, audio, seconds, delivery, out.with_name(f"{out.stem}.master"))
-        parts = _video_parts(clips, placements, title_card(title, logline, size), fps, size, out, poster)
+        parts = _video_parts(clips, placements, title_card(title, logline, size), fps, size, out, poster, cache)
         measured = encoding.result()
     if report is not None:
         report.update(measured)
@@ -354,8 +361,9 @@ def iso639_2(language: str) -> str:
 
 
 def _video_parts(clips: list[tuple[Placement, Path]], placements: list[Placement], card: Image.Image, fps: int,
-                 size: tuple[int, int], out: Path, poster: Path) -> list[Path]:
-    """The files the cut joins, in order: clips as they are, composed segments newly encoded."""
+                 size: tuple[int, int], out: Path, poster: Path, cache: Path | None = None) -> list[Path]:
+    """The files the cut joins, in order: clips as they are, composed segments encoded (or, with
+    `cache`, found there: a segment is the same bytes whenever its clips and its timing are)."""
     card_frames = title_frames(placements, fps)
     parts = []
     for number, segment in enumerate(segments(placements)):
@@ -363,13 +371,55 @@ def _video_parts(clips: list[tuple[Placement, Path]], placements: list[Placement
             parts.append(clips[segment.shots[0]][1])
             continue
         first, last = segment.span(placements)
+        cached = cache / f"{segment_key(clips, segment, first, last, card, card_frames, fps, size)}.mp4" if cache else None
+        if cached is not None and cached.exists() and (first != 0 or cached.with_suffix(".poster.png").exists()):
+            if first == 0:
+                shutil.copyfile(cached.with_suffix(".poster.png"), poster)
+            parts.append(cached)
+            continue
         path = out.with_name(f"{out.stem}.segment{number}.mp4")
         pictures = compose(clips, segment.shots, first, last, card if first == 0 else None, card_frames)
         if first == 0:
             pictures = _saving(pictures, int(card_frames * 0.45), poster)
         write_master(path, pictures, fps, size)
         parts.append(path)
+        if cached is not None:
+            _keep(path, cached, poster if first == 0 else None)
     return parts
+
+
+# Bump when compose() or the composed parts' encoding changes: a cached segment is then made again.
+SEGMENT_CODE_VERSION = "1"
+
+
+def segment_key(clips: list[tuple[Placement, Path]], segment: Segment, first: int, last: int, card: Image.Image,
+                card_frames: int, fps: int, size: tuple[int, int]) -> str:
+    """What a composed segment's frames depend on: its clips' bytes, their timing within it, the
+    title card over it (the opening), the frame rate and size, and the code that composes it."""
+    digest = hashlib.sha256(f"{SEGMENT_CODE_VERSION}:{fps}:{size}:{last - first}".encode())
+    for index in segment.shots:
+        placement, path = clips[index]
+        digest.update(f"|{placement.start - first}:{placement.frames}:{placement.fade_in}:{placement.fade_out}:"
+                      f"{placement.crossfade_in}:{sha256_file(path)}".encode())
+    if first == 0:
+        digest.update(f"|title:{card_frames}:".encode() + card.tobytes())
+    return digest.hexdigest()[:32]
+
+
+def _keep(path: Path, cached: Path, poster: Path | None) -> None:
+    """Put a new segment (and the poster made from it) in the cache, atomically; a cache that
+    cannot be written is only a cache."""
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        if poster is not None:
+            partial = cached.with_suffix(f".{os.getpid()}.png")
+            shutil.copyfile(poster, partial)
+            os.replace(partial, cached.with_suffix(".poster.png"))
+        partial = cached.with_suffix(f".{os.getpid()}.part")
+        shutil.copyfile(path, partial)
+        os.replace(partial, cached)
+    except OSError:
+        pass
 
 
 def _saving(pictures: Iterator[np.ndarray], index: int, path: Path) -> Iterator[np.ndarray]:

@@ -147,6 +147,13 @@ def probe(path: Path) -> VideoInfo:
     )
 
 
+def count_packets(path: Path) -> int:
+    """The video stream's packets, read without decoding (each of our H.264 frames is one packet)."""
+    run = run_ffmpeg("-v", "error", "-i", str(path), "-map", "0:v:0", "-c", "copy", "-f", "null", "-",
+                     "-progress", "pipe:1", capture_output=True, text=True, check=True)
+    return int([line for line in run.stdout.splitlines() if line.startswith("frame=")][-1].split("=", 1)[1])
+
+
 def write_wav(path: Path, samples: np.ndarray, rate: int = SAMPLE_RATE) -> None:
     """Write float samples in [-1, 1], shape (n,) or (n, channels), as 16-bit PCM."""
     samples = np.atleast_2d(samples.T).T if samples.ndim == 1 else samples

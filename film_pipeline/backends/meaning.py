@@ -22,6 +22,7 @@ catalogue's descriptions are embedded once per process.
 """
 
 import importlib.util
+import json
 import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -93,20 +94,27 @@ def model_dir() -> str:
 
 
 class Embedder:
-    """all-MiniLM-L6-v2: text in, a unit vector (384 floats) out. Vectors are cached per text."""
+    """all-MiniLM-L6-v2: text in, a unit vector (384 floats) out. Vectors are cached per text.
+
+    The network (a 6-layer BERT) runs in NumPy from the pack's safetensors, tokenized by its
+    tokenizer.json: a keyframe painted from a new phrase costs no import of torch or transformers
+    (seconds in a fresh `film render`), and the same code gives the same vectors everywhere.
+    film_pipeline_tests/unit/backends/test_painter_meaning.py checks it against transformers' own.
+    """
 
     def __init__(self, folder: str):
-        import torch  # noqa: F401 (imported here, never at module import)
-        import transformers
-        from transformers import AutoModel, AutoTokenizer
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
 
         from film_pipeline.models import LOADS
 
-        transformers.utils.logging.disable_progress_bar()  # the loading bar would garble film's own
-        transformers.utils.logging.set_verbosity_error()
         LOADS[("keyframe", f"pkg:{PACKAGE}")] += 1
-        self.tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-        self.model = AutoModel.from_pretrained(folder, local_files_only=True).eval()
+        self.tokenizer = Tokenizer.from_file(str(Path(folder) / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(128)
+        config = json.loads((Path(folder) / "config.json").read_text())
+        self.net = MiniLM(load_file(str(Path(folder) / "model.safetensors")), config)
+        self.hidden_size = config["hidden_size"]
         self._vectors: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
 
@@ -120,38 +128,69 @@ class Embedder:
     def embed_many(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         """Many texts in padded batches (a catalogue's descriptions: always the same batches)."""
         order = sorted(range(len(texts)), key=lambda i: (len(texts[i]), texts[i]))  # little padding
-        out = np.zeros((len(texts), self.model.config.hidden_size), np.float32)
+        out = np.zeros((len(texts), self.hidden_size), np.float32)
         for start in range(0, len(order), batch_size):
             chosen = order[start:start + batch_size]
             out[chosen] = self._run([texts[i] for i in chosen])
         return out
 
     def _run(self, texts: list[str]) -> np.ndarray:
-        import torch
+        encodings = self.tokenizer.encode_batch(texts)
+        length = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(texts), length), np.int64)
+        mask = np.zeros((len(texts), length), np.float32)
+        for row, encoding in enumerate(encodings):
+            ids[row, :len(encoding.ids)] = encoding.ids
+            mask[row, :len(encoding.ids)] = 1.0
+        with self._lock:
+            hidden = self.net(ids, mask)
+        pooled = (hidden * mask[..., None]).sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1e-9)
+        return (pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
-        batch = self.tokenizer(texts, padding=True, truncation=True, max_length=128, return_tensors="pt")
-        with self._lock, torch.inference_mode(), _one_thread(torch):
-            hidden = self.model(**batch).last_hidden_state
-        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-        pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)  # mean over real tokens
-        return torch.nn.functional.normalize(pooled, dim=-1).numpy().astype(np.float32)
+
+class MiniLM:
+    """BERT's encoder (as transformers' BertModel computes it, eval mode) in NumPy, float32."""
+
+    def __init__(self, weights: dict[str, np.ndarray], config: dict):
+        self.w, self.layers = weights, config["num_hidden_layers"]
+        self.heads, self.eps = config["num_attention_heads"], config["layer_norm_eps"]
+
+    def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        w, (count, length) = self.w, ids.shape
+        x = (w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][:length]
+             + w["embeddings.token_type_embeddings.weight"][0])
+        x = self._norm(x, "embeddings.LayerNorm")
+        hide = ((1.0 - mask) * np.finfo(np.float32).min)[:, None, None, :]  # padding is never attended to
+        size = x.shape[-1] // self.heads
+        for layer in range(self.layers):
+            at = f"encoder.layer.{layer}."
+            q, k, v = (self._linear(x, f"{at}attention.self.{name}").reshape(count, length, self.heads, size)
+                       .transpose(0, 2, 1, 3) for name in ("query", "key", "value"))
+            scores = q @ k.transpose(0, 1, 3, 2) / np.float32(np.sqrt(size)) + hide
+            scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
+            context = ((scores / scores.sum(axis=-1, keepdims=True)) @ v).transpose(0, 2, 1, 3).reshape(x.shape)
+            x = self._norm(self._linear(context, f"{at}attention.output.dense") + x, f"{at}attention.output.LayerNorm")
+            inner = _gelu(self._linear(x, f"{at}intermediate.dense"))
+            x = self._norm(self._linear(inner, f"{at}output.dense") + x, f"{at}output.LayerNorm")
+        return x
+
+    def _linear(self, x: np.ndarray, name: str) -> np.ndarray:
+        return x @ self.w[f"{name}.weight"].T + self.w[f"{name}.bias"]
+
+    def _norm(self, x: np.ndarray, name: str) -> np.ndarray:
+        mean = x.mean(axis=-1, keepdims=True)
+        variance = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
+        return (x - mean) / np.sqrt(variance + self.eps) * self.w[f"{name}.weight"] + self.w[f"{name}.bias"]
 
 
-class _one_thread:
-    """A phrase is a few tokens: one thread runs it faster than two that wait for each other,
-    above all on a busy machine. The process's setting is restored afterwards."""
-
-    def __init__(self, torch):
-        self.torch = torch
-
-    def __enter__(self):
-        self.before = self.torch.get_num_threads()
-        if self.before != 1:
-            self.torch.set_num_threads(1)
-
-    def __exit__(self, *exc):
-        if self.before != 1:
-            self.torch.set_num_threads(self.before)
+def _gelu(x: np.ndarray) -> np.ndarray:
+    """BERT's exact GELU, x/2 (1 + erf(x/sqrt 2)), with erf to float32 precision (Abramowitz and
+    Stegun 7.1.26, |error| < 1.5e-7)."""
+    z = np.abs(x) / np.float32(np.sqrt(2.0))
+    t = 1.0 / (1.0 + 0.3275911 * z)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    erf = np.sign(x) * (1.0 - poly * np.exp(-z * z))
+    return (0.5 * x * (1.0 + erf)).astype(np.float32)
 
 
 _LOADING = threading.Lock()

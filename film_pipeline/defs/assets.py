@@ -10,6 +10,7 @@ from film_pipeline.defs.conditions import inputs_changed
 from film_pipeline.defs.film_graph import FilmGraph, sync_shot_partitions
 from film_pipeline.defs.resources import StoreResource
 from film_pipeline.defs.step import Step
+from film_pipeline.home import film_home
 from film_pipeline.graph import GPU_POOL, STAGES, Stage, film_level_inputs, needs_every_shot
 from film_pipeline.materialize import is_forced
 from film_pipeline.settings import Settings
@@ -133,7 +134,7 @@ def final_cut_body(step: Step):
         return final_cut.render(doc, [step.local(m["files"]["video"]) for m in manifests], size,
                                 step.local(sound["files"]["audio"]), keyframes, workdir,
                                 subtitles={role: step.local(subs["files"][role]) for role in ("subtitles", "captions")},
-                                title_overlay=True)
+                                title_overlay=True, segment_cache=film_home() / "cache" / "cut-segments")
 
     return step.materialize("final_cut", film_level_inputs("final_cut", versions, shots), make)
 

@@ -12,11 +12,15 @@ A model reference in a profile is one of:
 stage and model, so a test can prove that a render of N shots loads each model once.
 """
 
+from __future__ import annotations  # torch appears in annotations only: importing this module never loads it
+
 import os
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 LOADS: Counter = Counter()
 
@@ -73,6 +77,8 @@ def load_pretrained(loader, ref: str, stage: str, profile_hint: str = "", **kwar
 
 
 def pick_device(setting: str = "auto") -> torch.device:
+    import torch
+
     if setting != "auto":
         return torch.device(setting)
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -80,6 +86,8 @@ def pick_device(setting: str = "auto") -> torch.device:
 
 def pick_dtype(setting: str, device: torch.device) -> torch.dtype:
     """auto: bf16 (or fp16) on CUDA, fp32 on CPU; or a name such as `float16`."""
+    import torch
+
     if setting != "auto":
         return getattr(torch, setting)
     if device.type == "cuda":
@@ -89,4 +97,6 @@ def pick_dtype(setting: str, device: torch.device) -> torch.dtype:
 
 def generator(device: torch.device, seed: int) -> torch.Generator:
     """A seeded generator on the model's device: same seed, same device, same pixels."""
+    import torch
+
     return torch.Generator(device="cpu" if device.type == "mps" else device).manual_seed(int(seed))

@@ -27,12 +27,13 @@ def delivery_of(film: dict) -> Delivery:
 
 def render(script: dict, clips: list[Path], size: tuple[int, int], soundtrack: Path,
            keyframes: list[tuple[str, Path]], workdir: Path, subtitles: dict[str, Path] | None = None,
-           title_overlay: bool = False) -> Rendered:
+           title_overlay: bool = False, segment_cache: Path | None = None) -> Rendered:
     """`script` is the stored script (film spec and timeline); `clips` the upscaled clips in its
     order, at `size`; `keyframes` each shot's keyframe for the contact sheet; `subtitles` the
     subtitles asset's files ({"subtitles": SRT, "captions": WebVTT}), left out where the film
     says `subtitles: false`. With `title_overlay`, the title as a clip with alpha (the timeline
-    exports lay it over the opening shot) comes too."""
+    exports lay it over the opening shot) comes too. `segment_cache` keeps composed segments
+    between cuts (an edit re-composes only what it touched)."""
     film = script["film"]
     placements = [Placement(**p) for p in script["timeline"]]  # the script's own timing
     out, poster, sheet = workdir / "final_cut.mp4", workdir / "poster.png", workdir / "contact_sheet.png"
@@ -42,7 +43,8 @@ def render(script: dict, clips: list[Path], size: tuple[int, int], soundtrack: P
     mastering: dict = {}
     frames = edit.assemble(list(zip(placements, clips)), soundtrack, film["title"], film.get("logline"), film["fps"],
                            size, out, poster, delivery=delivery_of(film),
-                           subtitles=carried["subtitles"] if spoken else None, language=language, report=mastering)
+                           subtitles=carried["subtitles"] if spoken else None, language=language, report=mastering,
+                           cache=segment_cache)
     edit.contact_sheet([(shot, Image.open(path)) for shot, path in keyframes]).save(sheet)
     files = {"video": out, "poster": poster, "contact_sheet": sheet}
     if title_overlay:

@@ -33,7 +33,8 @@ def test_segments_copy_hard_cuts_and_compose_the_title_fades_and_dissolves():
     placements = layout([("a", 1, "cut"), ("b", 1, "cut"), ("c", 1, "crossfade"), ("d", 1, "cut"),
                          ("e", 1, "fade"), ("f", 1, "cut"), ("g", 1, "cut")], FPS)
     found = [([placements[i].shot_id for i in s.shots], s.composed) for s in edit.segments(placements)]
-    assert found == [(["a"], True), (["b"], False), (["c", "d", "e", "f"], True), (["g"], False)]
+    # c dissolves into d (one segment: they overlap); e fades out and f fades in, each on its own
+    assert found == [(["a"], True), (["b"], False), (["c", "d"], True), (["e"], True), (["f"], True), (["g"], False)]
     spans = [s.span(placements) for s in edit.segments(placements)]
     assert [start for start, _ in spans[1:]] == [end for _, end in spans[:-1]], "segments must tile the film"
 
@@ -57,3 +58,32 @@ def test_a_crossfade_blends_and_a_fade_goes_through_black(tmp_path):
     middle = cut[placements[1].start + 1].astype(int)[:, -8:].mean()  # inside the dissolve, away from the bars
     assert 40 + 5 < middle < 90 - 5
     assert cut[placements[1].end - 1].mean() < 30 and cut[placements[2].start].mean() < 40
+
+
+def test_composed_segments_are_kept_and_only_what_an_edit_touched_is_composed_again(tmp_path):
+    from film_pipeline.store import sha256_file
+
+    shots = [("a", 1, "cut"), ("b", 1, "crossfade"), ("c", 1, "cut"), ("d", 1, "fade"), ("e", 1, "cut")]
+    placements = layout(shots, FPS)
+    clips = [(p, _clip(tmp_path / f"{p.shot_id}.mp4", p.frames, 40 + 50 * i)) for i, p in enumerate(placements)]
+    sound = tmp_path / "sound.wav"
+    write_wav(sound, np.zeros(edit.total_frames(placements) * 48_000 // FPS, np.float32))
+    cache = tmp_path / "cache"
+
+    def cut(name):
+        out = tmp_path / f"{name}.mp4"
+        edit.assemble(clips, sound, "Title", None, FPS, SIZE, out, tmp_path / f"{name}.png", cache=cache)
+        return out
+
+    first = cut("first")
+    kept = {p.name for p in cache.glob("*.mp4")}
+    assert len(kept) == 4  # [a] (the title), [b c] (b dissolves into c), [d] (fades out), [e] (fades in)
+    again = cut("again")
+    assert sha256_file(again) == sha256_file(first) and {p.name for p in cache.glob("*.mp4")} == kept
+    assert (tmp_path / "again.png").read_bytes() == (tmp_path / "first.png").read_bytes(), "the poster comes too"
+    clips[3] = (clips[3][0], _clip(tmp_path / "d2.mp4", clips[3][0].frames, 7))  # shot d re-rendered
+    cut("edited")
+    assert len({p.name for p in cache.glob("*.mp4")} - kept) == 1, "only d's segment is composed again"
+    uncached = tmp_path / "uncached.mp4"
+    edit.assemble(clips, sound, "Title", None, FPS, SIZE, uncached, tmp_path / "uncached.png")
+    assert sha256_file(uncached) == sha256_file(tmp_path / "edited.mp4"), "a kept segment is the bytes it would be"

@@ -165,3 +165,22 @@ def test_spec_versions_need_no_model_and_import_no_torch():
             "assert backend_id('keyframe', 'preview')['version'] == ProceduralKeyframe.version\n"
             "assert not loaded(), 'the embedder was loaded for a version'\n")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_the_numpy_embedder_gives_the_vectors_transformers_gives():
+    """The painter's embedder runs MiniLM in NumPy (no torch import in a render); transformers'
+    own BertModel on the same pack's files is the reference."""
+    import numpy as np
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    texts = ["the black sea at night", "ocean", "a lighthouse on a cliff above the sea at sunset, mountains behind"]
+    ours = meaning.Embedder(meaning.model_dir())
+    tokenizer = AutoTokenizer.from_pretrained(meaning.model_dir(), local_files_only=True)
+    model = AutoModel.from_pretrained(meaning.model_dir(), local_files_only=True).eval()
+    for text, batched in zip(texts, ours.embed_many(texts)):
+        with torch.inference_mode():
+            hidden = model(**tokenizer([text], return_tensors="pt")).last_hidden_state
+        reference = torch.nn.functional.normalize(hidden.mean(dim=1), dim=-1).numpy()[0]
+        assert np.abs(ours.embed(text) - reference).max() < 1e-5, text
+        assert np.abs(batched - reference).max() < 1e-5, text  # padded in a batch, the same vector
