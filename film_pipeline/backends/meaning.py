@@ -18,11 +18,13 @@ each onto a catalogue of motifs, each described by a few short phrases:
     the picture (the painter hashes it into a tint, and the prompt into the layout).
 Each phrase is embedded on its own (no padding against other phrases), so its vector, and what
 it matches, does not depend on the rest of the prompt. Vectors are cached per text, and the
-catalogue's descriptions are embedded once per process.
+catalogue's descriptions are embedded once and kept on disk.
 """
 
+import hashlib
 import importlib.util
 import json
+import os
 import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -193,6 +195,31 @@ def _gelu(x: np.ndarray) -> np.ndarray:
     return (0.5 * x * (1.0 + erf)).astype(np.float32)
 
 
+def _vectors_file(texts: list[str]) -> Path:
+    """Where a catalogue's vectors are kept: the texts, the code that embeds them and the model's
+    files (their size and time: a reinstalled pack is another model) name the file."""
+    from film_pipeline.models.tiny import cache_root
+
+    weights = Path(model_dir()) / "model.safetensors"
+    stat = weights.stat()
+    digest = hashlib.sha256(json.dumps([VECTORS_VERSION, texts, stat.st_size, int(stat.st_mtime)]).encode())
+    return cache_root() / "meaning" / f"{digest.hexdigest()[:24]}.npy"
+
+
+VECTORS_VERSION = 1  # bump with MiniLM or Embedder._run: kept vectors are computed again
+
+
+def _save(path: Path, matrix: np.ndarray) -> None:
+    """Keep the vectors (atomically); a cache that cannot be written is only a cache."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.tmp.npy")
+        np.save(partial, matrix, allow_pickle=False)
+        os.replace(partial, path)
+    except OSError:
+        pass
+
+
 _LOADING = threading.Lock()
 _EMBEDDER: Embedder | None = None
 
@@ -252,8 +279,16 @@ class Catalogue:
         self._matrix: np.ndarray | None = None
 
     def matrix(self) -> np.ndarray:
+        """The descriptions' vectors: computed once (a second of NumPy) and kept on disk, beside the
+        tiny models, under a name hashed from the descriptions and the model's files."""
         if self._matrix is None:
-            self._matrix = embedder().embed_many([text for _, text in self.descriptions])
+            texts = [text for _, text in self.descriptions]
+            saved = _vectors_file(texts)
+            try:
+                self._matrix = np.load(saved, allow_pickle=False)
+            except (OSError, ValueError):
+                self._matrix = embedder().embed_many(texts)
+                _save(saved, self._matrix)
         return self._matrix
 
     def nearest(self, text: str) -> tuple[str | None, float, str]:

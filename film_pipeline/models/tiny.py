@@ -13,8 +13,6 @@ import shutil
 import string
 from pathlib import Path
 
-import torch
-
 BUILDER_VERSION = "2"
 
 
@@ -45,6 +43,8 @@ def tiny_model_path(name: str) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (path / ".complete").exists():
             shutil.rmtree(path, ignore_errors=True)
+            import torch
+
             torch.manual_seed(0)
             known[name](path)
             (path / ".complete").touch()
