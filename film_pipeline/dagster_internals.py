@@ -9,6 +9,7 @@ not across the package.
 - The latest data version of every partition of an asset in one query (the planner, past
   Dagster's 100-partition staleness limit).
 - Runless observations stored in one transaction on SQLite (the public call commits each twice).
+- Dagster's SQLite event log, which the instance's event storage extends (`event_storage.py`).
 - Whether a sensor is running (the film.yaml sensor defers to the declarative one).
 - A job rebuilt from its module by name (a run whose steps Celery workers execute).
 - Dagster's Celery executor's task arguments with retries off (a worker's Celery app).
@@ -19,6 +20,9 @@ import logging
 
 import dagster as dg
 from dagster._core.definitions.data_version import DATA_VERSION_TAG
+# the instance's event log (event_storage.FilmEventLogStorage) extends Dagster's SQLite one
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import (  # noqa: F401
+    INDEX_SHARD_NAME, SQLITE_BUSY_TIMEOUT_SECONDS, SqliteEventLogStorage)
 
 # The other private modules are imported where they are used: `film plan` and a no-op render need
 # only the record queries, and importing the rest costs most of a second.
@@ -56,7 +60,6 @@ def store_observations(instance: dg.DagsterInstance, observations: list[dg.Asset
     """Record runless observations, as `instance.report_runless_asset_event` does, but on SQLite
     in one transaction per database (one each costs two connections and two commits: thousands of
     them took minutes); other storages one by one through the public call."""
-    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
     from dagster._core.storage.sqlalchemy_compat import db_result
 
     storage = instance.event_log_storage

@@ -21,9 +21,9 @@ import threading
 from collections import OrderedDict
 from contextlib import contextmanager
 
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import (INDEX_SHARD_NAME, SQLITE_BUSY_TIMEOUT_SECONDS,
-                                                                     SqliteEventLogStorage)
 from sqlalchemy import create_engine, text
+
+from film_pipeline.dagster_internals import INDEX_SHARD_NAME, SQLITE_BUSY_TIMEOUT_SECONDS, SqliteEventLogStorage
 
 OPEN_RUN_DATABASES = 4
 EMPTY_RUN_DATABASE = ".film-empty-run.db"  # a dot file: Dagster's `*.db` globs for run ids skip it

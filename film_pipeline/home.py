@@ -143,7 +143,7 @@ def get_instance():
     """The persistent Dagster instance the CLI and `dagster dev` share."""
     from dagster import DagsterInstance
 
-    from dagster._core.errors import DagsterInvalidConfigError
+    from dagster import DagsterInvalidConfigError
     from dagster_shared.check import CheckError
     from yaml import YAMLError
 
