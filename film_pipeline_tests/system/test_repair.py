@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from minio import Minio
 
-from film_pipeline import seaweed
 from film_pipeline_tests.conftest import FILM
 
 pytestmark = pytest.mark.xdist_group("repair-s3")
@@ -121,14 +120,6 @@ def test_force_of_something_the_film_lacks_is_bad_input(rendered, argument):
     assert run.returncode == 2, run.stderr
     assert run.stderr.startswith(f"film: --force {argument}: ") and "Traceback" not in run.stderr
     assert "ASSET[SHOT]" in run.stderr
-
-
-@pytest.fixture(scope="module")
-def s3_server(tmp_path_factory):
-    root = tmp_path_factory.mktemp("seaweedfs")
-    running = seaweed.start(root)
-    yield running
-    seaweed.stop(root)
 
 
 def test_on_s3_verify_repairs_a_corrupt_object_and_render_restores_a_deleted_one(s3_server, home, tmp_path):

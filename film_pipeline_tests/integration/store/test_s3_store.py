@@ -25,11 +25,8 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    root = tmp_path_factory.mktemp("seaweedfs")
-    running = seaweed.start(root)
-    yield running
-    seaweed.stop(root)
+def server(s3_server):
+    return s3_server
 
 
 @pytest.fixture
