@@ -33,7 +33,7 @@ test-unit: $(VENV)/.installed
 
 # Every speed goal side by side (no-op, edit, overhead, cut, scale to 2,000 shots, the demo from the
 # command line and through the UI), written to bench/RESULTS.md; a few hours on 2 cores, most of it the
-# 2,000-shot film's first render. `make bench-quick`: one run each, 8 and 32 shots (about 15 min).
+# 2,000-shot film's first render. `make bench-quick`: one run each, 8 and 32 shots (about 7 min on 2 cores).
 bench: $(VENV)/.installed
 	$(BIN)/python bench/results.py $(BENCH_ARGS)
 
