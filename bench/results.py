@@ -302,7 +302,7 @@ def main() -> None:
     parser.add_argument("--cut-shots", type=int, default=32)
     parser.add_argument("--no-demo", action="store_true", help="leave out the demo film (and the UI edit)")
     parser.add_argument("--quick", action="store_true",
-                        help="one run each, films of 8 and 32 shots, the demo edited once (about 15 min on 2 cores)")
+                        help="one run each, films of 8 and 32 shots, the demo edited once (about 7 min on 2 cores)")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "RESULTS.md")
     args = parser.parse_args()
     if args.quick:
