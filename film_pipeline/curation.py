@@ -284,5 +284,5 @@ def _shot_fields(film, shot, spec: dict) -> dict:
 def _require_shot(film, shot_id: str):
     try:
         return film.shot(shot_id)
-    except StopIteration:
+    except KeyError:
         raise CurationError(f"{film.path}: no shot `{shot_id}`; shots: {', '.join(s.id for s in film.shots)}") from None

@@ -11,6 +11,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,6 +21,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from film_pipeline.profiles import OPTIONAL_STAGES, STAGES, profile_names
+from film_pipeline.yaml_reader import NotFast, fast_load
 
 CAMERAS = ("static", "pan_left", "pan_right", "tilt_up", "tilt_down", "push_in", "pull_out")
 TRANSITIONS = ("cut", "crossfade", "fade")
@@ -139,12 +141,17 @@ class Film:
         return film_slug(self.path.parent)
 
     def shot(self, shot_id: str) -> Shot:
-        return next(s for s in self.shots if s.id == shot_id)
+        return self.shots[self._positions[shot_id]]
 
     def continued_from(self, shot_id: str) -> str | None:
         """The shot whose last frame this one starts on (`continues: true`), if any."""
-        index = next(i for i, s in enumerate(self.shots) if s.id == shot_id)
+        index = self._positions[shot_id]
         return self.shots[index - 1].id if self.shots[index].continues and index > 0 else None
+
+    @cached_property
+    def _positions(self) -> dict[str, int]:
+        """Each shot id's place in `shots` (a feature film has thousands)."""
+        return {shot.id: index for index, shot in enumerate(self.shots)}
 
 
 def film_location(film_dir: Path | str) -> Path:
@@ -188,6 +195,24 @@ def load_film(film_dir_or_file: Path | str) -> Film:
     shown = film_file(film_dir_or_file)  # what error messages quote
     text = _read_film_text(shown)
     path = film_location(shown.parent) / shown.name
+    cached = _LAST_LOADED.get((shown, path))
+    if cached and cached[0] == text:
+        return cached[1]
+    try:
+        film = _Parser(shown, path).film(fast_load(text))
+    except (NotFast, FilmError, RecursionError):
+        film = _load_with_lines(shown, path, text)  # ruamel reads it again: its errors carry the lines
+    _LAST_LOADED.clear()
+    _LAST_LOADED[(shown, path)] = (text, film)
+    return film
+
+
+# the film.yaml this process read last and its Film: `film render` reads it several times
+_LAST_LOADED: dict[tuple[Path, Path], tuple[str, Film]] = {}
+
+
+def _load_with_lines(shown: Path, path: Path, text: str) -> Film:
+    """film.yaml read with ruamel.yaml's round-trip loader, which records every line."""
     try:
         doc = YAML(typ="rt").load(text)
     except MarkedYAMLError as err:

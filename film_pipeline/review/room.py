@@ -376,7 +376,7 @@ class ReviewRoom:
         session = self.session()
         try:
             shot = session.film.shot(shot_id)
-        except StopIteration:
+        except KeyError:
             raise NotFound(shot_id) from None
         board = self.current(session, "storyboard", shot_id)
         clip = self.current(session, "clip", shot_id)
