@@ -176,6 +176,7 @@ def _execute(session: Session, requests: list[dg.RunRequest], in_flight: int, re
     film_requests = [r for r in requests if r.partition_key is None]
     for request, outcome in _runs(session, [r for r in requests if r.partition_key is not None], in_flight):
         _record(outcome, result)
+        _raise_if_interrupted(result)  # Ctrl-C stops the render, not only the step it landed in
         if on_run:
             on_run(f"shot {request.partition_key}", len(request.asset_selection))
     for request in film_requests:

@@ -144,7 +144,8 @@ def interrupt_when(marker: Path, process: subprocess.Popen) -> subprocess.Comple
 
 @pytest.mark.parametrize("during", ["observation", "step"])
 def test_130_ctrl_c_says_how_to_resume(home, during):
-    film_dir = write_film(home, SLOW_FILM)
+    later_shot = "  - {id: d, prompt: a gull over the sea, duration: 1.0}\n"
+    film_dir = write_film(home, SLOW_FILM + later_shot)
     marker = home / "holding"
     variable = "FILM_SLOW_OBSERVE_MARKER" if during == "observation" else "FILM_SLOW_MARKER"
     process = subprocess.Popen([sys.executable, "-m", "film_pipeline_tests.slow_backend", "render", str(film_dir),
@@ -154,3 +155,4 @@ def test_130_ctrl_c_says_how_to_resume(home, during):
     assert run.returncode == 130, run.stderr
     assert "interrupted" in one_clear_message(run) and "run the same command to resume" in run.stderr
     assert "DagsterExecutionInterruptedError" not in run.stderr
+    assert not list(home.glob("store/*/storyboard/d")), "the render went on to the next shot after Ctrl-C"
