@@ -8,6 +8,7 @@ the subtitles as a soft track, in a fast-start MP4 whose H.264 stream carries it
 """
 
 import hashlib
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -214,8 +215,9 @@ def assemble(clips: list[tuple[Placement, Path]], soundtrack: Path, title: str, 
              subtitles: Path | None = None, language: str = "en", report: dict | None = None,
              cache: Path | None = None) -> int:
     """Cut the clips together over the soundtrack; write the MP4 and a poster; return the frame count.
-    With `cache`, composed segments are kept there and found again (an edit re-composes only the
-    segments whose clips or timing changed).
+    With `cache`, composed segments and the mastered soundtrack are kept there and found again (an
+    edit re-composes only the segments whose clips or timing changed, and masters the soundtrack
+    again only when it changed).
 
     Shots joined by hard cuts are stream-copied (the clips are already H.264 at the cut's size and
     settings); only composed segments are encoded again, with the clips' own encoder settings so
@@ -230,7 +232,8 @@ def assemble(clips: list[tuple[Placement, Path]], soundtrack: Path, title: str, 
     audio = out.with_name(f"{out.stem}.audio.m4a")
     # the soundtrack's mastering and AAC encoding run beside the composing (two cores, two jobs)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        encoding = pool.submit(_deliver_audio, soundtrack, audio, seconds, delivery, out.with_name(f"{out.stem}.master"))
+        encoding = pool.submit(_delivered_audio, soundtrack, audio, seconds, delivery, out.with_name(f"{out.stem}.master"),
+                               cache)
         parts = _video_parts(clips, placements, title_card(title, logline, size), fps, size, out, poster, cache)
         measured = encoding.result()
     if report is not None:
@@ -256,6 +259,31 @@ COLOUR_TAGS = ("h264_metadata=video_full_range_flag=0:colour_primaries=1:transfe
                ":matrix_coefficients=1")
 TRUE_PEAK_HEADROOM = 0.5  # dB below the target the mastering aims, for the AAC encoder's overshoot
 SILENT = -70.0  # LUFS: the meter's absolute gate; below it there is nothing to master
+
+
+# Bump when the mastering or the soundtrack's AAC encoding changes: a kept soundtrack is then made again.
+AUDIO_CODE_VERSION = "1"
+
+
+def _delivered_audio(soundtrack: Path, audio: Path, seconds: float, delivery: Delivery | None, work: Path,
+                     cache: Path | None) -> dict:
+    """`_deliver_audio`, or (with `cache`) the AAC and the measurements kept from a cut with the
+    same soundtrack bytes, length and delivery: an edit that changes no sound masters nothing."""
+    if cache is None:
+        return _deliver_audio(soundtrack, audio, seconds, delivery, work)
+    target = (delivery.loudness, delivery.true_peak) if delivery else None
+    key = hashlib.sha256(f"{AUDIO_CODE_VERSION}:{seconds:.6f}:{target}:{sha256_file(soundtrack)}".encode()).hexdigest()[:32]
+    kept, facts = cache / f"{key}.m4a", cache / f"{key}.json"
+    try:
+        measured = json.loads(facts.read_text())
+        shutil.copyfile(kept, audio)
+        return measured
+    except (OSError, ValueError):
+        pass
+    measured = _deliver_audio(soundtrack, audio, seconds, delivery, work)
+    _keep_copy(audio, kept)
+    _keep_text(json.dumps(measured), facts)  # written last: it says the AAC beside it is whole
+    return measured
 
 
 def _deliver_audio(soundtrack: Path, audio: Path, seconds: float, delivery: Delivery | None, work: Path) -> dict:
@@ -407,17 +435,30 @@ def segment_key(clips: list[tuple[Placement, Path]], segment: Segment, first: in
 
 
 def _keep(path: Path, cached: Path, poster: Path | None) -> None:
-    """Put a new segment (and the poster made from it) in the cache, atomically; a cache that
-    cannot be written is only a cache."""
+    """Put a new segment (and the poster made from it) in the cache, the poster first: a segment
+    found there has its poster."""
+    if poster is None or _keep_copy(poster, cached.with_suffix(".poster.png")):
+        _keep_copy(path, cached)
+
+
+def _keep_copy(path: Path, kept: Path) -> bool:
+    """Copy a file into the cache atomically (no reader sees half of it); a cache that cannot be
+    written is only a cache (False)."""
     try:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        if poster is not None:
-            partial = cached.with_suffix(f".{os.getpid()}.png")
-            shutil.copyfile(poster, partial)
-            os.replace(partial, cached.with_suffix(".poster.png"))
-        partial = cached.with_suffix(f".{os.getpid()}.part")
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        partial = kept.with_name(f"{kept.name}.{os.getpid()}.part")
         shutil.copyfile(path, partial)
-        os.replace(partial, cached)
+        os.replace(partial, kept)
+        return True
+    except OSError:
+        return False
+
+
+def _keep_text(text: str, kept: Path) -> None:
+    try:
+        partial = kept.with_name(f"{kept.name}.{os.getpid()}.part")
+        partial.write_text(text)
+        os.replace(partial, kept)
     except OSError:
         pass
 

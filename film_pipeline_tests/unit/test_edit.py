@@ -87,3 +87,39 @@ def test_composed_segments_are_kept_and_only_what_an_edit_touched_is_composed_ag
     uncached = tmp_path / "uncached.mp4"
     edit.assemble(clips, sound, "Title", None, FPS, SIZE, uncached, tmp_path / "uncached.png")
     assert sha256_file(uncached) == sha256_file(tmp_path / "edited.mp4"), "a kept segment is the bytes it would be"
+
+
+def test_the_mastered_soundtrack_is_kept_and_mastered_again_only_when_the_sound_changes(tmp_path, monkeypatch):
+    from film_pipeline.film import Delivery
+    from film_pipeline.store import sha256_file
+
+    placements = layout([("a", 1, "cut"), ("b", 1, "cut")], FPS)
+    clips = [(p, _clip(tmp_path / f"{p.shot_id}.mp4", p.frames, 40 + 50 * i)) for i, p in enumerate(placements)]
+    seconds = edit.total_frames(placements) / FPS
+    tone = (0.1 * np.sin(2 * np.pi * 440 * np.arange(int(seconds * 48_000)) / 48_000)).astype(np.float32)
+    sound, cache, delivery = tmp_path / "sound.wav", tmp_path / "cache", Delivery()
+    write_wav(sound, tone)
+
+    def cut(name):
+        report = {}
+        edit.assemble(clips, sound, "Title", None, FPS, SIZE, tmp_path / f"{name}.mp4", tmp_path / f"{name}.png",
+                      delivery=delivery, report=report, cache=cache)
+        return tmp_path / f"{name}.mp4", report
+
+    first, measured = cut("first")
+    assert measured["mastering"] == "loudnorm linear" and abs(measured["loudness"] - delivery.loudness) < 1
+
+    def no_mastering(*args):
+        raise AssertionError("the soundtrack was mastered again")
+
+    monkeypatch.setattr(edit, "_deliver_audio", no_mastering)
+    again, kept = cut("again")
+    assert kept == measured and sha256_file(again) == sha256_file(first)
+    write_wav(sound, tone * 0.5)  # a new mix: mastered again
+    with np.testing.assert_raises(AssertionError):
+        cut("new-mix")
+    monkeypatch.undo()
+    uncached = tmp_path / "uncached.mp4"
+    write_wav(sound, tone)
+    edit.assemble(clips, sound, "Title", None, FPS, SIZE, uncached, tmp_path / "uncached.png", delivery=delivery)
+    assert sha256_file(uncached) == sha256_file(first), "the kept soundtrack is the bytes it would be"
