@@ -129,6 +129,7 @@ def cut_assembly(shots: int, runs: int, root: Path) -> list[dict]:
 
     from bench.naive_cut import naive_moviepy_cut
     from film_pipeline import edit
+    from film_pipeline.film import Delivery
     from film_pipeline.media import run_ffmpeg, write_master, write_wav
     from film_pipeline.timeline import layout
 
@@ -151,17 +152,27 @@ def cut_assembly(shots: int, runs: int, root: Path) -> list[dict]:
                    "-c", "copy", str(work / "copy.mp4"), check=True)
 
     rows = []
-    for label, transitions in (("hard cuts only", ["cut"] * shots),
-                               ("a crossfade every 4th shot", ["crossfade" if i % 4 == 1 else "cut" for i in range(shots)])):
+    hard = [("cut", "hard cuts only, the first cut"), ("cut", "hard cuts only, a cut after an edit")]
+    for (kind, label) in hard + [("crossfade", "a crossfade every 4th shot, the first cut")]:
+        transitions = ["crossfade" if kind == "crossfade" and i % 4 == 1 else "cut" for i in range(shots)]
         placements = layout([(f"s{i}", seconds, t) for i, t in enumerate(transitions)], fps)
         clips = list(zip(placements, paths))
+        cache = work / "cut-cache"
+        after_edit = "after an edit" in label
 
         def ours():
-            edit.assemble(clips, sound, "Title", "logline", fps, size, work / "ours.mp4", work / "poster.png")
+            # the first cut composes the title and masters the sound; a later one finds both kept
+            # (the film's cut-segment cache), as a cut after a picture edit does
+            if not after_edit:
+                shutil.rmtree(cache, ignore_errors=True)
+            edit.assemble(clips, sound, "Title", "logline", fps, size, work / "ours.mp4", work / "poster.png",
+                          delivery=Delivery(), cache=cache)
 
         def naive():
             naive_moviepy_cut(clips, sound, "Title", "logline", fps, size, work / "naive.mp4")
 
+        if after_edit:
+            ours()  # the cut before the edit
         measured = {}
         for name, step in (("copy", stream_copy), ("ours", ours), ("naive", naive)):
             samples = []
@@ -225,8 +236,9 @@ def goal_rows(rows: list[dict], orchestra: dict, cuts: list[dict], floor: float,
              f"= {by_size[512]['edit'] / by_size[8]['edit']:.2f}×", by_size[512]["edit"] <= 1.5 * by_size[8]["edit"])
     goal(f"`film render` / plain loop ≤ 1.10 at {orchestra['shots']} shots", f"{orchestra['ratio']:.2f}",
          orchestra["ratio"] <= 1.10)
-    goal("a hard-cut film assembles in ≤ 2× ffmpeg's stream copy", f"{cuts[0]['ours'] / cuts[0]['copy']:.2f}×",
-         cuts[0]["ours"] <= 2 * cuts[0]["copy"])
+    for row in cuts[:2]:
+        goal(f"a hard-cut film assembles in ≤ 2× ffmpeg's stream copy ({row['cut'].split(', ')[1]})",
+             f"{row['ours'] / row['copy']:.2f}×", row["ours"] <= 2 * row["copy"])
     if demo:
         goal("the demo's first render ≤ 2 min", f"{demo['first']:.0f} s", demo["first"] <= 120)
         goal("the demo: edit to cut ≤ 15 s", f"{demo['edit']:.1f} s", demo["edit"] <= 15)
@@ -258,14 +270,17 @@ def report(rows: list[dict], orchestra: dict, cuts: list[dict], runs: int, took:
               f"| {orchestra['shots']} | {orchestra['film']:.1f} | {orchestra['plain']:.1f} | {orchestra['ratio']:.2f} | < 1.10 | "
               f"{verdict(orchestra['ratio'] < 1.10)} |"]
     lines += ["", "## 3. Final cut assembly", "",
-              f"{cuts[0]['shots']} clips of 2 s at 1024×576, 24 fps, with a soundtrack; median of {runs}.", "",
+              f"{cuts[0]['shots']} clips of 2 s at 1024×576, 24 fps, with a soundtrack mastered to -14 LUFS; median of {runs}. "
+              "The stream copy joins the clips and nothing else. The first cut also composes the title over the opening "
+              "shot and masters and encodes the soundtrack; a cut after a picture edit finds both kept in the cut's "
+              "cache (the film's cut-segments), as `film render` does.", "",
               "| cut | ffmpeg concat, stream copy (s) | ours (s) | naive moviepy re-encode (s) | ours / copy | naive / ours | goal | verdict |",
               "|---|---|---|---|---|---|---|---|"]
     for row in cuts:
         goal = row["ours"] <= 2 * row["copy"] and row["naive"] >= 3 * row["ours"]
         lines.append(f"| {row['cut']} | {row['copy']:.2f} | {row['ours']:.2f} | {row['naive']:.2f} | {row['ours'] / row['copy']:.2f} | "
-                     f"{row['naive'] / row['ours']:.1f} | {'≤ 2× copy, well ahead of moviepy' if row is cuts[0] else '(for reference)'} | "
-                     f"{verdict(goal) if row is cuts[0] else '–'} |")
+                     f"{row['naive'] / row['ours']:.1f} | {'(for reference)' if 'crossfade' in row['cut'] else '≤ 2× copy, well ahead of moviepy'} | "
+                     f"{'–' if 'crossfade' in row['cut'] else verdict(goal)} |")
     lines += ["", "## 4. Scale", "",
               "| shots | first render (s) | peak MiB | `film plan` (s) | peak MiB | `film status` (s) | peak MiB | no-op `film render` (s) | peak MiB | cut exact past 100 shots |",
               "|---|---|---|---|---|---|---|---|---|---|"]
