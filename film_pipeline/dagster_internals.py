@@ -70,16 +70,19 @@ def store_observations(instance: dg.DagsterInstance, observations: list[dg.Asset
             instance.report_runless_asset_event(observation)
         return
     from dagster._core.instance.utils import RUNLESS_RUN_ID
+    from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
 
     entries = [_runless_entry(observation) for observation in observations]
+    rows = [storage._event_to_row(entry) for entry in entries]  # each event serialized once
+    insert = SqlEventLogStorageTable.insert()  # one statement, compiled once, for every row
     with storage.run_connection(RUNLESS_RUN_ID) as conn:
-        for entry in entries:
-            conn.execute(storage.prepare_insert_event(entry))
+        conn.execute(insert, rows)
     with storage.index_transaction() as conn:
-        for entry in entries:
-            with db_result(conn, storage.prepare_insert_event(entry)) as result:
-                event_id = result.inserted_primary_key[0]
-            storage._store_asset_event_tags(conn, [entry], [event_id])
+        event_ids = [conn.execute(insert, row).inserted_primary_key[0] for row in rows]
+        storage._store_asset_event_tags(conn, entries, event_ids)
+        # an asset key's row keeps only its newest event's time: write it once per key, not per event
+        newest = {entry.dagster_event.asset_key: (entry, event_id) for entry, event_id in zip(entries, event_ids)}
+        for entry, event_id in newest.values():
             storage._store_asset_event(conn, entry, event_id)
 
 

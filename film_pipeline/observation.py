@@ -10,6 +10,7 @@ transaction.
 """
 
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 
 import dagster as dg
 
@@ -23,6 +24,7 @@ from film_pipeline.specs import SHOT_SPECS, character_spec, film_spec, score_spe
 from film_pipeline.store import ArtifactStore, artifact_key
 
 FILM_LEVEL_SPECS = {"score_spec": score_spec, "character_spec": character_spec}
+SAVING_THREADS = 16
 
 
 def source_specs(name: str, film: Film, profile: str, store: ArtifactStore,
@@ -65,15 +67,19 @@ def record_specs(instance: dg.DagsterInstance, graph: FilmGraph, film: Film, pro
     """Observe film.yaml as written now; returns the (source, shot) whose version changed."""
     shots = instance.get_dynamic_partitions(graph.partitions.name)
     recorded = recorded_specs(instance, graph)
-    changed, observations = [], []
+    changed, observations, specs = [], [], []
     for source in SOURCES:
         for shot, spec in source_specs(source.name, film, profile, store, shots).items():
             version = version_of(spec)
             if recorded.get((source.name, shot)) == version:
                 continue
-            save_spec(store, graph.slug, source.name, shot, spec)
+            specs.append((source.name, shot, spec))
             changed.append((source.name, shot))
             observations.append(dg.AssetObservation(graph.key(source.name), partition=shot,
                                                     tags={DATA_VERSION_TAG: version}))
+    # every spec is in the store before an observation names its version (a step reads it by version);
+    # saved side by side: each is a small file written durably (or an upload), thousands at a first render
+    with ThreadPoolExecutor(max_workers=SAVING_THREADS) as pool:
+        list(pool.map(lambda item: save_spec(store, graph.slug, *item), specs))
     store_observations(instance, observations)
     return changed
