@@ -22,7 +22,7 @@ from PIL import Image, ImageDraw, ImageFont
 from film_pipeline.backends import CueRequest
 from film_pipeline.film import Delivery, derived_seed
 from film_pipeline.media import (ebur128, loudnorm_apply, loudnorm_measure, read_video, read_wav, run_ffmpeg, scale_audio,
-                                 write_master, write_wav)
+                                 write_alpha_video, write_master, write_wav)
 from film_pipeline.store import sha256_file
 from film_pipeline.timeline import Placement, total_frames
 
@@ -191,6 +191,24 @@ def title_overlay(card: Image.Image, frames: int) -> Iterator[np.ndarray]:
         out = rgba.copy()
         out[..., 3] *= strength
         yield out.round().astype(np.uint8)
+
+
+# Bump when title_overlay() or its encoding changes: a kept title overlay is then made again.
+TITLE_OVERLAY_CODE_VERSION = "1"
+
+
+def write_title_overlay(card: Image.Image, frames: int, fps: int, size: tuple[int, int], out: Path,
+                        cache: Path | None = None) -> None:
+    """The title as a clip with alpha (the timeline exports lay it over the opening shot); with
+    `cache`, made once per title card, length and frame rate, and copied from there after."""
+    key = hashlib.sha256(f"{TITLE_OVERLAY_CODE_VERSION}:{fps}:{size}:{frames}:".encode() + card.tobytes()).hexdigest()[:32]
+    kept = cache / f"title-{key}.mov" if cache is not None else None
+    if kept is not None and kept.exists():
+        shutil.copyfile(kept, out)
+        return
+    write_alpha_video(out, title_overlay(card, frames), fps, size)
+    if kept is not None:
+        _keep_copy(out, kept)
 
 
 def title_frames(placements: list[Placement], fps: int) -> int:

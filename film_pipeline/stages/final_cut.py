@@ -14,7 +14,6 @@ from PIL import Image
 
 from film_pipeline import edit
 from film_pipeline.film import LATER_FILM_FIELDS, Delivery
-from film_pipeline.media import write_alpha_video
 from film_pipeline.stages import Rendered
 from film_pipeline.stages.subtitles import read_cues
 from film_pipeline.timeline import Placement, total_frames
@@ -32,8 +31,8 @@ def render(script: dict, clips: list[Path], size: tuple[int, int], soundtrack: P
     order, at `size`; `keyframes` each shot's keyframe for the contact sheet; `subtitles` the
     subtitles asset's files ({"subtitles": SRT, "captions": WebVTT}), left out where the film
     says `subtitles: false`. With `title_overlay`, the title as a clip with alpha (the timeline
-    exports lay it over the opening shot) comes too. `segment_cache` keeps composed segments
-    between cuts (an edit re-composes only what it touched)."""
+    exports lay it over the opening shot) comes too. `segment_cache` keeps composed segments,
+    the mastered soundtrack and the title overlay between cuts (an edit makes only what it touched)."""
     film = script["film"]
     placements = [Placement(**p) for p in script["timeline"]]  # the script's own timing
     out, poster, sheet = workdir / "final_cut.mp4", workdir / "poster.png", workdir / "contact_sheet.png"
@@ -50,8 +49,8 @@ def render(script: dict, clips: list[Path], size: tuple[int, int], soundtrack: P
     if title_overlay:
         files["title"] = workdir / "title.mov"
         card = edit.title_card(film["title"], film.get("logline"), size)
-        write_alpha_video(files["title"], edit.title_overlay(card, edit.title_frames(placements, film["fps"])),
-                          film["fps"], size)
+        edit.write_title_overlay(card, edit.title_frames(placements, film["fps"]), film["fps"], size, files["title"],
+                                 segment_cache)
     if carried:  # beside the cut, under the cut's version: <version>.subtitles.srt, <version>.captions.vtt
         for role, suffix in (("subtitles", ".srt"), ("captions", ".vtt")):
             files[role] = shutil.copyfile(carried[role], workdir / f"final_cut{suffix}")

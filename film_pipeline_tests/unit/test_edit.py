@@ -123,3 +123,17 @@ def test_the_mastered_soundtrack_is_kept_and_mastered_again_only_when_the_sound_
     write_wav(sound, tone)
     edit.assemble(clips, sound, "Title", None, FPS, SIZE, uncached, tmp_path / "uncached.png", delivery=delivery)
     assert sha256_file(uncached) == sha256_file(first), "the kept soundtrack is the bytes it would be"
+
+
+def test_the_title_overlay_is_kept_and_made_again_for_another_title(tmp_path, monkeypatch):
+    from film_pipeline.store import sha256_file
+
+    card, cache = edit.title_card("Title", "a logline", SIZE), tmp_path / "cache"
+    edit.write_title_overlay(card, 12, FPS, SIZE, tmp_path / "fresh.mov")
+    edit.write_title_overlay(card, 12, FPS, SIZE, tmp_path / "first.mov", cache)
+    monkeypatch.setattr(edit, "write_alpha_video", lambda *args: (_ for _ in ()).throw(AssertionError("made again")))
+    edit.write_title_overlay(card, 12, FPS, SIZE, tmp_path / "kept.mov", cache)
+    assert sha256_file(tmp_path / "kept.mov") == sha256_file(tmp_path / "first.mov") == sha256_file(tmp_path / "fresh.mov")
+    other = edit.title_card("Another title", "a logline", SIZE)
+    with np.testing.assert_raises(AssertionError):
+        edit.write_title_overlay(other, 12, FPS, SIZE, tmp_path / "other.mov", cache)
