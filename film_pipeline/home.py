@@ -96,9 +96,9 @@ EVENT_STORAGE = "film_pipeline.event_storage"
 
 
 def _use_film_event_storage(config: Path, runs: Path) -> None:
-    """Name the event storage in dagster.yaml, and no raw step logs unless it configures them (an
-    instance configured with storage of its own, Postgres say, is left as it is); the absolute
-    path is renewed if FILM_HOME moved."""
+    """Name the event storage in dagster.yaml, no raw step logs and a run queue that looks every
+    second, each unless it configures its own (an instance configured with storage of its own,
+    Postgres say, is left as it is); the absolute path is renewed if FILM_HOME moved."""
     import yaml
 
     try:
@@ -108,16 +108,19 @@ def _use_film_event_storage(config: Path, runs: Path) -> None:
         return  # Dagster's own loading says what is wrong with it
     if not isinstance(doc, dict) or "storage" in doc:
         return
-    if "compute_logs" not in doc:
-        text = text.rstrip("\n") + "\n" + NO_COMPUTE_LOGS_YAML
-        config.write_text(text)
+    added = [NO_COMPUTE_LOGS_YAML] if "compute_logs" not in doc else []
+    if "run_queue" not in doc and "run_coordinator" not in doc:
+        added.append(RUN_QUEUE_YAML)
     current = doc.get("event_log_storage")
     if current is None:
-        config.write_text(text.rstrip("\n") + "\n" + EVENT_STORAGE_YAML.format(base_dir=runs))
+        added.append(EVENT_STORAGE_YAML.format(base_dir=runs))
     elif isinstance(current, dict) and current.get("module") == EVENT_STORAGE:
         recorded = str((current.get("config") or {}).get("base_dir"))
         if recorded != str(runs):
-            config.write_text(text.replace(f"base_dir: {recorded}", f"base_dir: {runs}"))
+            text = text.replace(f"base_dir: {recorded}", f"base_dir: {runs}")
+            added.append("")
+    if added:
+        config.write_text(text.rstrip("\n") + "\n" + "".join(added))
 
 
 NO_COMPUTE_LOGS_YAML = """\
@@ -126,6 +129,13 @@ NO_COMPUTE_LOGS_YAML = """\
 compute_logs:
   module: dagster._core.storage.noop_compute_log_manager
   class: NoOpComputeLogManager
+"""
+
+RUN_QUEUE_YAML = """\
+# Added by film_pipeline: the run queue looks for queued runs every second (Dagster's default is
+# every 5 s), so a run the film.yaml sensor requests starts at once.
+run_queue:
+  dequeue_interval_seconds: 1
 """
 
 EVENT_STORAGE_YAML = """\

@@ -23,6 +23,18 @@ def test_the_instance_keeps_its_event_log_open_in_dagsters_own_files(rendered):
     assert latest_version(instance, dg.AssetKey(["mini", "final_cut"]), None, False) is not None
     # steps log through structured events: no `tail -F` pair per step capturing raw stdout/stderr
     assert type(instance.compute_log_manager).__name__ == "NoOpComputeLogManager"
+    # a run the film.yaml sensor queues starts within a second, not five
+    assert instance.run_coordinator.dequeue_interval_seconds == 1
+
+
+def test_a_run_coordinator_of_the_users_own_is_left_as_it_is(rendered):
+    config = dagster_home() / "dagster.yaml"
+    own = config.read_text().replace("run_queue:\n  dequeue_interval_seconds: 1\n",
+                                     "run_coordinator:\n  module: dagster._core.run_coordinator\n"
+                                     "  class: DefaultRunCoordinator\n")
+    config.write_text(own)
+    instance = get_instance()
+    assert config.read_text() == own and type(instance.run_coordinator).__name__ != "QueuedRunCoordinator"
 
 
 def test_history_written_by_dagsters_own_storage_stays_readable(rendered):
