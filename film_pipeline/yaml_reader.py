@@ -16,7 +16,6 @@ the line numbers.
 from typing import Any
 
 import yaml
-from yaml.cyaml import CParser
 from ruamel.yaml import YAML
 from ruamel.yaml.nodes import ScalarNode as RuamelScalar
 from ruamel.yaml.resolver import VersionedResolver
@@ -47,10 +46,15 @@ class _Yaml12Resolver(yaml.resolver.BaseResolver):
         return super().resolve(kind, value, implicit)
 
 
-class _Loader(CParser, _Yaml12Resolver):
-    def __init__(self, text: str):
-        CParser.__init__(self, text)
-        _Yaml12Resolver.__init__(self)
+try:
+    from yaml.cyaml import CParser
+except ImportError:  # a PyYAML built without libyaml: ruamel reads every film.yaml, as before
+    CParser = None
+else:
+    class _Loader(CParser, _Yaml12Resolver):
+        def __init__(self, text: str):
+            CParser.__init__(self, text)
+            _Yaml12Resolver.__init__(self)
 
 
 class _Builder:
@@ -87,6 +91,8 @@ class _Builder:
 def fast_load(text: str) -> Any:
     """The document's value as ruamel.yaml's round-trip loader reads it (as plain dicts and lists),
     or NotFast."""
+    if CParser is None:
+        raise NotFast("PyYAML has no libyaml here")
     if text.lstrip().startswith("%") or "\n%" in text or any(mark in text for mark in READ_DIFFERENTLY):
         raise NotFast("a directive, a tab, or a line break YAML 1.1 reads differently")
     loader = _Loader(text)

@@ -130,3 +130,14 @@ def test_a_film_read_twice_in_one_process_is_parsed_once_and_an_edit_is_seen(tmp
     assert load_film(path) is first
     path.write_text("title: T\nshots:\n  - id: s1\n    prompt: a lamp, lit\n")
     assert load_film(path).shots[0].prompt == "a lamp, lit"
+
+
+def test_without_libyaml_ruamel_reads_every_film(tmp_path, monkeypatch):
+    from film_pipeline import yaml_reader
+
+    monkeypatch.setattr(yaml_reader, "CParser", None)
+    with pytest.raises(NotFast):
+        fast_load("a: 1\n")
+    path = tmp_path / "film.yaml"
+    path.write_text("title: T\nshots:\n  - id: s1\n    prompt: a lamp\n")
+    assert load_film(path).shots[0].prompt == "a lamp"
