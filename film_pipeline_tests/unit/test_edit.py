@@ -137,3 +137,17 @@ def test_the_title_overlay_is_kept_and_made_again_for_another_title(tmp_path, mo
     other = edit.title_card("Another title", "a logline", SIZE)
     with np.testing.assert_raises(AssertionError):
         edit.write_title_overlay(other, 12, FPS, SIZE, tmp_path / "other.mov", cache)
+
+
+def test_voice_presence_is_the_moving_average_the_mix_always_used(tmp_path):
+    rate = 8_000
+    rng = np.random.default_rng(5)
+    voice = np.zeros(5 * rate, np.float32)
+    for start in (0, rate, 3 * rate + 100, 5 * rate - 700):  # at the very start and end too
+        voice[start:start + 600] = rng.standard_normal(len(voice[start:start + 600])) * 0.2
+    width = int(edit.PRESENCE_SECONDS * rate)
+    expected = np.convolve(np.abs(voice) > 0.01, np.ones(width) / (edit.PRESENCE_SECONDS * rate), mode="same")
+    found = edit.voice_presence(voice, rate)
+    assert found.shape == expected.shape and np.abs(found - expected).max() < 1e-12
+    short = voice[:width // 2]  # shorter than the window: one value per sample still
+    assert edit.voice_presence(short, rate).shape == short.shape
