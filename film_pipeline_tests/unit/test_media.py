@@ -133,3 +133,21 @@ def test_only_media_builds_ffmpeg_command_lines():
              for line, what in sorted(set(_ways_round_media(path.read_text())))]
     assert not found, "start ffmpeg through film_pipeline.media (ffmpeg_args / run_ffmpeg / popen_ffmpeg):\n" \
         + "\n".join(found)
+
+
+def test_a_wav_read_without_ffmpeg_has_the_very_floats_ffmpeg_gives(tmp_path, monkeypatch):
+    from film_pipeline import media
+
+    rng = np.random.default_rng(2)
+    cases = [(48_000, (9_000,)), (48_000, (9_000, 2)), (22_050, (5_000,))]
+    found = []
+    for rate, shape in cases:
+        path = tmp_path / f"{rate}-{len(shape)}.wav"
+        media.write_wav(path, np.clip(rng.standard_normal(shape) * 0.4, -1, 1).astype(np.float32), rate)
+        found.append([media.read_audio(path, 48_000, channels) for channels in (1, 2)])
+    assert media._pcm16_wav(tmp_path / "48000-1.wav", 48_000, 1) is not None  # the reader's own path was taken
+    monkeypatch.setattr(media, "_pcm16_wav", lambda *args: None)  # ffmpeg decodes everything
+    for (rate, shape), mine in zip(cases, found):
+        path = tmp_path / f"{rate}-{len(shape)}.wav"
+        for channels, samples in zip((1, 2), mine):
+            assert np.array_equal(samples, media.read_audio(path, 48_000, channels)), (rate, shape, channels)
