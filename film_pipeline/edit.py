@@ -64,17 +64,32 @@ def mix(music: np.ndarray, voices: list[tuple[Placement, np.ndarray]], fps: int,
 PRESENCE_SECONDS = 0.3  # the window the score's ducking follows the voice over
 
 
-def voice_presence(voice_track: np.ndarray, rate: int) -> np.ndarray:
+class VoicePresence:
     """The share of the 0.3 s around each sample in which the voice is heard: a moving average,
-    counted from a running sum (a direct convolution took 15 s for a 40 s soundtrack and hours for
-    a feature). It is np.convolve(heard, ones(k) / k, "same") to within 2e-15."""
-    width = int(PRESENCE_SECONDS * rate)
-    heard = np.abs(voice_track) > 0.01
-    count, before = len(heard), (width - 1) // 2
-    sums = np.concatenate(([0], np.cumsum(heard, dtype=np.int64)))
-    index = np.arange(count)
-    inside = sums[np.clip(index + before + 1, 0, count)] - sums[np.clip(index + before - width + 1, 0, count)]
-    return inside * (1 / (PRESENCE_SECONDS * rate))
+    counted from a running sum of where it is heard (a direct convolution took 15 s for a 40 s
+    soundtrack and hours for a feature). It is np.convolve(heard, ones(k) / k, "same") to within
+    2e-15; asked a span at a time, so a feature's mix never holds it whole."""
+
+    def __init__(self, voice_track: np.ndarray, rate: int):
+        width = int(PRESENCE_SECONDS * rate)
+        self.before = (width - 1) // 2
+        self.after = width - 1 - self.before  # the window is heard[i - after : i + before + 1]
+        self.count, self.weight = len(voice_track), 1 / (PRESENCE_SECONDS * rate)
+        self.sums = np.zeros(self.count + 1, np.int64)
+        np.cumsum(np.abs(voice_track) > 0.01, out=self.sums[1:])
+
+    def span(self, start: int, end: int) -> np.ndarray:
+        index = np.arange(start, end)
+        ahead = self.sums[np.minimum(index + self.before + 1, self.count)]
+        behind = self.sums[np.maximum(index - self.after, 0)]
+        return (ahead - behind) * self.weight
+
+
+def voice_presence(voice_track: np.ndarray, rate: int) -> np.ndarray:
+    return VoicePresence(voice_track, rate).span(0, len(voice_track))
+
+
+MIX_SPAN = 1 << 21  # samples the mix works on at a time (44 s at 48 kHz): a feature's mix in bounded memory
 
 
 def mix_stems(music: np.ndarray, voices: list[tuple[Placement, np.ndarray]], fps: int,
@@ -90,12 +105,23 @@ def mix_stems(music: np.ndarray, voices: list[tuple[Placement, np.ndarray]], fps
                             f"past the end of its shot; shorten it or lengthen the shot")
         piece = samples[: max(0, len(voice_track) - first)]
         voice_track[first:first + len(piece)] += piece
-    duck = 1 - (1 - DUCK_GAIN) * np.clip(voice_presence(voice_track, rate) * 4, 0, 1)
-    score = music * duck[:, None]
-    out = score + voice_track[:, None]
-    peak = float(np.abs(out).max()) if len(out) else 0.0
+    presence = VoicePresence(voice_track, rate)
+
+    def ducked(start: int, end: int) -> tuple[np.ndarray, np.ndarray]:  # (score, mix) over a span, before the gain
+        duck = 1 - (1 - DUCK_GAIN) * np.clip(presence.span(start, end) * 4, 0, 1)
+        score = music[start:end] * duck[:, None]
+        return score, score + voice_track[start:end, None]
+
+    # the same arithmetic, sample by sample, as on the whole track at once, a span at a time: once
+    # for the peak, once for the output (a feature's whole mix in float64 is gigabytes)
+    spans = [(start, min(start + MIX_SPAN, len(music))) for start in range(0, len(music), MIX_SPAN)]
+    peak = max((float(np.abs(ducked(*span)[1]).max()) for span in spans), default=0.0)
     gain = PEAK / peak if peak > PEAK else 1.0
-    return (out * gain).astype(np.float32), (score * gain).astype(np.float32), warnings
+    mixed, stem = np.empty(music.shape, np.float32), np.empty(music.shape, np.float32)
+    for start, end in spans:
+        score, out = ducked(start, end)
+        mixed[start:end], stem[start:end] = (out * gain).astype(np.float32), (score * gain).astype(np.float32)
+    return mixed, stem, warnings
 
 
 def _font(size: int) -> ImageFont.FreeTypeFont:
