@@ -9,6 +9,7 @@ or wrong credentials, is one clear error that names the endpoint and never the s
 """
 
 import os
+import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -67,7 +68,7 @@ class S3Store(StoreHelpers):
         http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=3, read=60), retries=False)
         self.client = Minio(settings.endpoint, access_key=settings.access_key, secret_key=settings.secret_key,
                             secure=settings.secure, http_client=http)
-        self._bucket_ready = False
+        self._bucket_ready, self._bucket_lock = False, threading.Lock()
 
     # ---- plumbing -----------------------------------------------------------------------
 
@@ -105,11 +106,22 @@ class S3Store(StoreHelpers):
             f"Nothing already stored was lost: run the same command again once it is back")
 
     def _ensure_bucket(self) -> None:
-        if not self._bucket_ready:
-            bucket = self.settings.bucket
-            if not self._call("check the bucket", lambda: self.client.bucket_exists(bucket)):
-                self._call("create the bucket", lambda: self.client.make_bucket(bucket))  # private: no policy set
-            self._bucket_ready = True
+        # threads upload side by side (a feature's specs): one of them makes the bucket
+        with self._bucket_lock:
+            if not self._bucket_ready:
+                bucket = self.settings.bucket
+                if not self._call("check the bucket", lambda: self.client.bucket_exists(bucket)):
+                    self._call("create the bucket", lambda: self._make_bucket(bucket))  # private: no policy set
+                self._bucket_ready = True
+
+    def _make_bucket(self, bucket: str) -> None:
+        from minio.error import S3Error
+
+        try:
+            self.client.make_bucket(bucket)
+        except S3Error as error:
+            if error.code != "BucketAlreadyOwnedByYou":  # another process of ours made it since we looked
+                raise
 
     def _stat(self, key: str):
         from minio.error import S3Error

@@ -24,6 +24,7 @@ def film(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
 def film_json(*args: str, env: dict | None = None) -> tuple[int, dict]:
     run = film(*args, "--json", env=env)
     assert "Traceback" not in run.stderr, run.stderr
+    assert run.stdout.strip(), f"`film {args[0]}` printed no JSON; it said: {run.stderr[-2000:]}"
     return run.returncode, json.loads(run.stdout)
 
 

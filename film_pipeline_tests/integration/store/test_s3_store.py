@@ -61,6 +61,19 @@ def test_every_artifact_type_round_trips_with_its_hash(s3_env, tmp_path):
     assert probe(s3_store(s3_env, tmp_path / "c2").local_path(artifact_key("film", "kind", "s1", "v1", "mp4"))).frames == 6
 
 
+def test_threads_writing_into_a_bucket_not_made_yet_make_it_once(s3_env, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    bucket = f"new-{uuid.uuid4().hex[:10]}"
+    keys = [f"film/spec/s{i}/v1.json" for i in range(24)]
+    for attempt in range(3):  # each time, two processes' stores race as well as 16 threads
+        stores = [s3_store(s3_env, tmp_path / f"cache-{attempt}-{n}", bucket=f"{bucket}-{attempt}") for n in (1, 2)]
+        with ThreadPoolExecutor(16) as pool:
+            list(pool.map(lambda pair: pair[0].put_json(pair[1], {"key": pair[1]}),
+                          [(stores[i % 2], key) for i, key in enumerate(keys)]))
+        assert all(stores[0].read_json(key) == {"key": key} for key in keys)
+
+
 def test_a_corrupted_object_is_caught_and_named(s3_env, server, tmp_path):
     store = s3_store(s3_env, tmp_path / "cache")
     (tmp_path / "x.bin").write_bytes(b"the real bytes")
