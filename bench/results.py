@@ -104,7 +104,7 @@ def film_at_size(shots: int, runs: int, incremental: bool, root: Path, count_run
         row["runs_added"] = goals.runs_added_by_queries(home, film_dir)
     if partitions_page:
         print(f"  {shots} shots: the UI's partitions page in headless Chromium ...", flush=True)
-        row["partitions_page"] = goals.partitions_page_seconds(home, "gen", "storyboard", shot_id(shots - 1))
+        row["partitions_page"] = goals.partitions_page_seconds(home, "gen", "storyboard", shot_id(0))
     shutil.rmtree(home, ignore_errors=True)
     return row
 
