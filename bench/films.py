@@ -4,6 +4,7 @@ Every shot has its own prompt and camera move; every fourth shot has a line of n
 a crossfade, so the soundtrack and the cut have real work at every size.
 """
 
+import re
 from pathlib import Path
 
 CAMERAS = ("push_in", "pan_right", "pull_out", "pan_left", "static")
@@ -42,11 +43,12 @@ def write_film(film_dir: Path, shots: int, *, resolution: tuple[int, int] = (64,
 
 
 def edit_prompt(path: Path, index: int, suffix: str = ", seen again") -> None:
-    """Changes one shot's prompt (the `index`-th shot), nothing else."""
+    """Changes one shot's prompt (the `index`-th shot), nothing else; a suffix an earlier edit left
+    is replaced (a kept film is edited again on every `--again`)."""
     text = path.read_text()
-    old = f"view number {index}\n"
-    assert old in text, f"shot {index} not in {path}"
-    path.write_text(text.replace(old, f"view number {index}{suffix}\n", 1))
+    old = re.compile(rf"view number {index}(?:, [^\n]*)?\n")
+    assert old.search(text), f"shot {index} not in {path}"
+    path.write_text(old.sub(f"view number {index}{suffix}\n", text, count=1))
 
 
 def pick_take(path: Path, take: int) -> None:

@@ -231,7 +231,7 @@ def goal_rows(rows: list[dict], orchestra: dict, cuts: list[dict], floor: float,
              small["runs_added"] == 0)
     edits = [r for r in rows if "edit" in r]
     for row in edits:
-        if row["shots"] >= 32:
+        if row["shots"] >= 32 and row.get("full"):
             ratio, target = row["edit"] / row["full"], 1.5 / row["shots"] + row["cut"] / row["full"]
             goal(f"one prompt edit at {row['shots']} shots: edit / first ≤ 1.5/N + the cut's share",
                  f"{ratio:.3f} (goal {target:.3f})", ratio <= target)
@@ -264,8 +264,10 @@ def report(rows: list[dict], orchestra: dict, cuts: list[dict], runs: int, took:
     lines = ["# Benchmark results", "", f"Written by `make bench` (`bench/results.py --runs {runs}`) in {took / 60:.0f} min.", "",
              *machine(), "", "## 0. The goals", "", *goal_rows(rows, orchestra, cuts, floor, demo, feature and feature["start"]), "",
              *([f"The {feature['row']['shots']:,}-shot film comes from bench/feature_length.py (bench/feature_length.json: "
-                f"{feature['date']}, commit {feature['commit']}; its first render at commit {feature['first_render_commit']}), "
-                "measured apart because its first render takes about an hour.", ""] if feature else []),
+                f"{feature['date']}, commit {feature['commit']}; "
+                + (f"its first render at commit {feature['first_render_commit']}), " if feature.get("first_render_commit")
+                   else "its first render was not timed in one piece: it ran across several commits), ")
+                + "measured apart because its first render takes about an hour.", ""] if feature else []),
              f"Each `film` command runs as its own process, as a user runs it. Medians of {runs} runs, except a film's "
              "first render (once per size). Generated films (`bench/films.py`): shots of 1 s at 12 fps, 64×36 "
              "rendered and upscaled ×2, preview profile, narration on every 4th shot, a crossfade after every 4th shot.", ""]
@@ -273,6 +275,9 @@ def report(rows: list[dict], orchestra: dict, cuts: list[dict], runs: int, took:
               "| shots | first render (s) | after one prompt edit (s) | edit / first | the cut's own cost (s) | goal: 1.5/N + cut/first | no-op render (s) | (edit − no-op) / first | verdict |",
               "|---|---|---|---|---|---|---|---|---|"]
     for row in (r for r in rows if "edit" in r):
+        if not row.get("full"):  # a first render not measured in one piece: the edit alone
+            lines.append(f"| {row['shots']} | – | {row['edit']:.1f} | – | {row['cut']:.2f} | – | {row['noop']:.1f} | – | – |")
+            continue
         ratio, goal = row["edit"] / row["full"], 1.5 / row["shots"] + row["cut"] / row["full"]
         row["goal_met"] = ratio <= goal
         lines.append(f"| {row['shots']} | {row['full']:.1f} | {row['edit']:.1f} | {ratio:.3f} | {row['cut']:.2f} | {goal:.3f} | "
@@ -300,7 +305,8 @@ def report(rows: list[dict], orchestra: dict, cuts: list[dict], runs: int, took:
         exact = row.get("exactness")
         shown = (f"yes (Dagster alone: {exact['dagster']}; planner: {exact['planner']})" if exact and exact["exact"]
                  else f"**no** ({exact})" if exact else "n/a (under 100)")
-        lines.append(f"| {row['shots']} | {row['full']:.1f} | {row['full_mb']:.0f} | {row['plan']:.1f} | {row['plan_mb']:.0f} | "
+        first = f"{row['full']:.1f} | {row['full_mb']:.0f}" if row.get("full") else "– | –"
+        lines.append(f"| {row['shots']} | {first} | {row['plan']:.1f} | {row['plan_mb']:.0f} | "
                      f"{row['status']:.1f} | {row['status_mb']:.0f} | {row['noop']:.1f} | {row['noop_mb']:.0f} | {shown} |")
     if demo:
         lines += ["", "## 5. The demo film", "",
@@ -313,7 +319,7 @@ def report(rows: list[dict], orchestra: dict, cuts: list[dict], runs: int, took:
               "cost pulls it under 1):", "", "| step | time exponent | memory exponent | verdict |", "|---|---|---|---|"]
     small, large = rows[-2], rows[-1]
     factor = math.log(large["shots"] / small["shots"])
-    for step in ("full", "plan", "status", "noop"):
+    for step in (s for s in ("full", "plan", "status", "noop") if small.get(s) and large.get(s)):
         time_k = math.log(large[step] / small[step]) / factor
         memory_k = math.log(large[f"{step}_mb"] / small[f"{step}_mb"]) / factor
         lines.append(f"| {step} | {time_k:.2f} | {memory_k:.2f} | {verdict(time_k <= 1.1 and memory_k <= 1.1)} |")

@@ -21,8 +21,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from film_pipeline.backends import CueRequest
 from film_pipeline.film import Delivery, derived_seed
-from film_pipeline.media import (ebur128, loudnorm_apply, loudnorm_measure, read_video, read_wav, run_ffmpeg, scale_audio,
-                                 write_alpha_video, write_master, write_wav)
+from film_pipeline.media import (WavWriter, ebur128, loudnorm_apply, loudnorm_measure, read_video, read_wav, run_ffmpeg,
+                                 scale_audio, wav_shape, write_alpha_video, write_master)
 from film_pipeline.store import sha256_file
 from film_pipeline.timeline import Placement, total_frames
 
@@ -75,7 +75,8 @@ class VoicePresence:
         self.before = (width - 1) // 2
         self.after = width - 1 - self.before  # the window is heard[i - after : i + before + 1]
         self.count, self.weight = len(voice_track), 1 / (PRESENCE_SECONDS * rate)
-        self.sums = np.zeros(self.count + 1, np.int64)
+        # a count of samples: int32 holds 12 hours at 48 kHz, in half int64's memory
+        self.sums = np.zeros(self.count + 1, np.int32 if self.count < 2**31 else np.int64)
         np.cumsum(np.abs(voice_track) > 0.01, out=self.sums[1:])
 
     def span(self, start: int, end: int) -> np.ndarray:
@@ -85,43 +86,49 @@ class VoicePresence:
         return (ahead - behind) * self.weight
 
 
-def voice_presence(voice_track: np.ndarray, rate: int) -> np.ndarray:
-    return VoicePresence(voice_track, rate).span(0, len(voice_track))
+MIX_SPAN = 1 << 21  # samples the mix and the limiter work on at a time (44 s at 48 kHz): a feature in bounded memory
 
 
-MIX_SPAN = 1 << 21  # samples the mix works on at a time (44 s at 48 kHz): a feature's mix in bounded memory
+class Mix:
+    """The voices laid at their shots over the score, ducked under them, at one gain that keeps the
+    peak under -1 dBFS; and the score as it plays in it (the stem a timeline export lays under the
+    voice-overs). `spans()` yields (mix, score stem) a span at a time: the same arithmetic, sample
+    by sample, as on the whole track at once (a feature's whole mix in float64 is gigabytes)."""
+
+    def __init__(self, music: np.ndarray, voices: list[tuple[Placement, np.ndarray]], fps: int, rate: int):
+        self.music, self.voice_track, self.warnings = music, np.zeros(len(music), np.float32), []
+        for placement, samples in voices:
+            first = voice_start(placement, fps, rate)
+            if first + len(samples) > placement.end * rate / fps:
+                self.warnings.append(f"narration of shot `{placement.shot_id}` runs {len(samples) / rate:.1f}s, "
+                                     f"past the end of its shot; shorten it or lengthen the shot")
+            piece = samples[: max(0, len(self.voice_track) - first)]
+            self.voice_track[first:first + len(piece)] += piece
+        self.presence = VoicePresence(self.voice_track, rate)
+        self.bounds = [(start, min(start + MIX_SPAN, len(music))) for start in range(0, len(music), MIX_SPAN)]
+        peak = max((float(np.abs(self._ducked(*span)[1]).max()) for span in self.bounds), default=0.0)
+        self.gain = PEAK / peak if peak > PEAK else 1.0
+
+    def _ducked(self, start: int, end: int) -> tuple[np.ndarray, np.ndarray]:
+        """(score, mix) over a span, before the gain."""
+        duck = 1 - (1 - DUCK_GAIN) * np.clip(self.presence.span(start, end) * 4, 0, 1)
+        score = self.music[start:end] * duck[:, None]
+        return score, score + self.voice_track[start:end, None]
+
+    def spans(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        for start, end in self.bounds:
+            score, out = self._ducked(start, end)
+            yield (out * self.gain).astype(np.float32), (score * self.gain).astype(np.float32)
 
 
 def mix_stems(music: np.ndarray, voices: list[tuple[Placement, np.ndarray]], fps: int,
               rate: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """The mix, and the score as it plays in it (ducked under the voices, at the mix's gain): the
-    score stem a timeline export lays under the voice-overs. Returns (mix, score stem, warnings)."""
-    voice_track = np.zeros(len(music), np.float32)
-    warnings = []
-    for placement, samples in voices:
-        first = voice_start(placement, fps, rate)
-        if first + len(samples) > placement.end * rate / fps:
-            warnings.append(f"narration of shot `{placement.shot_id}` runs {len(samples) / rate:.1f}s, "
-                            f"past the end of its shot; shorten it or lengthen the shot")
-        piece = samples[: max(0, len(voice_track) - first)]
-        voice_track[first:first + len(piece)] += piece
-    presence = VoicePresence(voice_track, rate)
-
-    def ducked(start: int, end: int) -> tuple[np.ndarray, np.ndarray]:  # (score, mix) over a span, before the gain
-        duck = 1 - (1 - DUCK_GAIN) * np.clip(presence.span(start, end) * 4, 0, 1)
-        score = music[start:end] * duck[:, None]
-        return score, score + voice_track[start:end, None]
-
-    # the same arithmetic, sample by sample, as on the whole track at once, a span at a time: once
-    # for the peak, once for the output (a feature's whole mix in float64 is gigabytes)
-    spans = [(start, min(start + MIX_SPAN, len(music))) for start in range(0, len(music), MIX_SPAN)]
-    peak = max((float(np.abs(ducked(*span)[1]).max()) for span in spans), default=0.0)
-    gain = PEAK / peak if peak > PEAK else 1.0
+    """The whole `Mix` in memory: (mix, score stem, warnings)."""
+    mixing = Mix(music, voices, fps, rate)
     mixed, stem = np.empty(music.shape, np.float32), np.empty(music.shape, np.float32)
-    for start, end in spans:
-        score, out = ducked(start, end)
-        mixed[start:end], stem[start:end] = (out * gain).astype(np.float32), (score * gain).astype(np.float32)
-    return mixed, stem, warnings
+    for (start, end), (out, score) in zip(mixing.bounds, mixing.spans()):
+        mixed[start:end], stem[start:end] = out, score
+    return mixed, stem, mixing.warnings
 
 
 def _font(size: int) -> ImageFont.FreeTypeFont:
@@ -317,6 +324,8 @@ def assemble(clips: list[tuple[Placement, Path]], soundtrack: Path, title: str, 
 COLOUR_TAGS = ("h264_metadata=video_full_range_flag=0:colour_primaries=1:transfer_characteristics=1"
                ":matrix_coefficients=1")
 TRUE_PEAK_HEADROOM = 0.5  # dB below the target the mastering aims, for the AAC encoder's overshoot
+
+
 SILENT = -70.0  # LUFS: the meter's absolute gate; below it there is nothing to master
 
 
@@ -341,7 +350,7 @@ def _delivered_audio(soundtrack: Path, audio: Path, seconds: float, delivery: De
         pass
     measured = _deliver_audio(soundtrack, audio, seconds, delivery, work)
     _keep_copy(audio, kept)
-    _keep_text(json.dumps(measured), facts)  # written last: it says the AAC beside it is whole
+    _keep_copy(json.dumps(measured), facts)  # written last: it says the AAC beside it is whole
     return measured
 
 
@@ -388,9 +397,8 @@ def _deliver_audio(soundtrack: Path, audio: Path, seconds: float, delivery: Deli
 def _gain_and_limit(source: Path, out: Path, loudness: float, ceiling: float, gain: float) -> None:
     """Raise the mix by `gain` dB and hold its true peak under `ceiling` dBTP, then correct the gain
     by what loudnorm's meter reads until the loudness is on target (limiting takes a little off)."""
-    samples = read_wav(source)
     for _ in range(4):
-        write_wav(out, true_peak_limit(samples * np.float32(10 ** (gain / 20)), ceiling))
+        limit_wav(source, out, gain, ceiling)
         miss = loudness - float(loudnorm_measure(out, loudness, ceiling)["input_i"])
         if abs(miss) < 0.1:
             break
@@ -405,19 +413,44 @@ def true_peak_limit(samples: np.ndarray, ceiling_db: float, rate: int = 48_000) 
     """`samples` (n, channels) with their true peak (4x oversampled) held under `ceiling_db`: the
     gain each sample needs, its minimum over 5 ms either side, smoothed over 5 ms (so it dips
     before a peak and recovers after it, and never lets one through)."""
+    taps = len(_PHASES[0])
+    if 0 < len(samples) < taps:  # shorter than the interpolation: limited as if silence followed
+        return true_peak_limit(np.pad(samples, ((0, taps - len(samples)), (0, 0))), ceiling_db, rate)[:len(samples)]
     ceiling = 10 ** (ceiling_db / 20)
     envelope = np.abs(samples).max(axis=1)
     for channel in samples.T:
         for phase in _PHASES:
             envelope = np.maximum(envelope, np.abs(np.convolve(channel, phase.astype(np.float32), mode="same")))
     need = np.minimum(1.0, ceiling / np.maximum(envelope, 1e-9)).astype(np.float32)
-    width = max(1, int(0.005 * rate))
+    width = _limiter_width(rate)
     padded = np.pad(need, width, mode="edge")
     windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * width + 1)
     floor = windows.min(axis=1)
     smooth = np.convolve(np.pad(floor, width // 2, mode="edge"), np.ones(width // 2 * 2 + 1) / (width // 2 * 2 + 1),
                          mode="valid").astype(np.float32)
     return samples * smooth[: len(samples), None]
+
+
+def _limiter_width(rate: int) -> int:
+    return max(1, int(0.005 * rate))  # 5 ms
+
+
+def limit_wav(source: Path, out: Path, gain: float, ceiling_db: float, span: int = MIX_SPAN) -> None:
+    """`true_peak_limit` on a WAV raised by `gain` dB, a span at a time, into `out`. Each span is
+    limited with as many of its neighbours either side as a sample's gain looks at, and only its
+    own samples kept: the same samples, to the bit, as limiting the whole file at once (tested), in memory a
+    span needs instead of the whole programme (4 GB at 2,000 shots)."""
+    frames, channels, rate = wav_shape(source)
+    raise_by = np.float32(10 ** (gain / 20))
+    # how far one sample's limiting gain looks: the interpolation taps, the minimum, the smoothing
+    width = _limiter_width(rate)
+    reach = len(_PHASES[0]) // 2 + width + width // 2 + 1
+    with WavWriter(out, channels, rate) as written:
+        for start in range(0, frames, span):
+            end = min(start + span, frames)
+            first, last = max(0, start - reach), min(frames, end + reach)
+            limited = true_peak_limit(read_wav(source, first, last) * raise_by, ceiling_db, rate)
+            written.write(limited[start - first:end - first])
 
 
 def _aac(source: Path, audio: Path, seconds: float) -> None:
@@ -500,26 +533,20 @@ def _keep(path: Path, cached: Path, poster: Path | None) -> None:
         _keep_copy(path, cached)
 
 
-def _keep_copy(path: Path, kept: Path) -> bool:
-    """Copy a file into the cache atomically (no reader sees half of it); a cache that cannot be
-    written is only a cache (False)."""
+def _keep_copy(source: Path | str, kept: Path) -> bool:
+    """Put a file (or, given a str, that text) into the cache atomically: no reader sees half of
+    it. A cache that cannot be written is only a cache (False)."""
     try:
         kept.parent.mkdir(parents=True, exist_ok=True)
         partial = kept.with_name(f"{kept.name}.{os.getpid()}.part")
-        shutil.copyfile(path, partial)
+        if isinstance(source, str):
+            partial.write_text(source)
+        else:
+            shutil.copyfile(source, partial)
         os.replace(partial, kept)
         return True
     except OSError:
         return False
-
-
-def _keep_text(text: str, kept: Path) -> None:
-    try:
-        partial = kept.with_name(f"{kept.name}.{os.getpid()}.part")
-        partial.write_text(text)
-        os.replace(partial, kept)
-    except OSError:
-        pass
 
 
 def _saving(pictures: Iterator[np.ndarray], index: int, path: Path) -> Iterator[np.ndarray]:

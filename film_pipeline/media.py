@@ -157,21 +157,47 @@ def count_packets(path: Path) -> int:
 def write_wav(path: Path, samples: np.ndarray, rate: int = SAMPLE_RATE) -> None:
     """Write float samples in [-1, 1], shape (n,) or (n, channels), as 16-bit PCM."""
     samples = np.atleast_2d(samples.T).T if samples.ndim == 1 else samples
-    pcm = (np.clip(samples, -1.0, 1.0) * 32767).round().astype("<i2")
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(pcm.shape[1])
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(pcm.tobytes())
+    with WavWriter(path, samples.shape[1], rate) as out:
+        out.write(samples)
 
 
-def read_wav(path: Path) -> np.ndarray:
-    """A 16-bit PCM WAV as written by `write_wav`: float samples, shape (n, channels), no remixing."""
+class WavWriter:
+    """A 16-bit PCM WAV written a span of (n, channels) float samples at a time, with the same
+    conversion as `write_wav`: a feature's soundtrack is written without holding it whole."""
+
+    def __init__(self, path: Path, channels: int, rate: int = SAMPLE_RATE):
+        self.path, self.channels, self.rate = path, channels, rate
+
+    def __enter__(self) -> "WavWriter":
+        self.out = wave.open(str(self.path), "wb")
+        self.out.setnchannels(self.channels)
+        self.out.setsampwidth(2)
+        self.out.setframerate(self.rate)
+        return self
+
+    def write(self, samples: np.ndarray) -> None:
+        self.out.writeframes((np.clip(samples, -1.0, 1.0) * 32767).round().astype("<i2").tobytes())
+
+    def __exit__(self, *exc) -> None:
+        self.out.close()
+
+
+def read_wav(path: Path, start: int = 0, stop: int | None = None) -> np.ndarray:
+    """A 16-bit PCM WAV as written by `write_wav`: float samples, shape (n, channels), no remixing;
+    frames `start` to `stop` of it (all by default)."""
     with wave.open(str(path), "rb") as source:
         if source.getsampwidth() != 2:
             raise ValueError(f"{path} is not 16-bit PCM")
-        raw = source.readframes(source.getnframes())
+        stop = source.getnframes() if stop is None else min(stop, source.getnframes())
+        source.setpos(start)
+        raw = source.readframes(max(0, stop - start))
         return (np.frombuffer(raw, dtype="<i2").reshape(-1, source.getnchannels()) / 32767).astype(np.float32)
+
+
+def wav_shape(path: Path) -> tuple[int, int, int]:
+    """A WAV's (frames, channels, rate), read from its header."""
+    with wave.open(str(path), "rb") as source:
+        return source.getnframes(), source.getnchannels(), source.getframerate()
 
 
 def read_audio(path: Path, rate: int = SAMPLE_RATE, channels: int = 1) -> np.ndarray:

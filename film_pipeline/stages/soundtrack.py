@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from film_pipeline import edit
-from film_pipeline.media import SAMPLE_RATE, read_audio, write_wav
+from film_pipeline.media import SAMPLE_RATE, WavWriter, read_audio
 from film_pipeline.stages import Backends, Log, Rendered, device_of, model_id
 from film_pipeline.timeline import Placement, total_frames
 
@@ -21,14 +21,18 @@ def render(spec: dict, voices: list[Path], backends: Backends, workdir: Path, lo
     composer = backends("music", spec["backend"])
     music = composer.score(cues, seconds, SAMPLE_RATE)
     spoken = [(placement, read_audio(voice)[:, 0]) for placement, voice in zip(placements, voices)]
-    mixed, score, warnings = edit.mix_stems(music, spoken, spec["fps"], SAMPLE_RATE)
-    for warning in warnings:
+    mixing = edit.Mix(music, spoken, spec["fps"], SAMPLE_RATE)
+    for warning in mixing.warnings:
         log.warning(warning)
     path, stem = workdir / "soundtrack.wav", workdir / "score.wav"
-    write_wav(path, mixed)
-    write_wav(stem, score)
+    peak = 0.0
+    with WavWriter(path, music.shape[1]) as mixed, WavWriter(stem, music.shape[1]) as score:
+        for mixed_span, score_span in mixing.spans():  # a feature's mix is never held whole
+            mixed.write(mixed_span)
+            score.write(score_span)
+            peak = max(peak, float(np.abs(mixed_span).max(initial=0)))
     return {"audio": path, "score": stem}, {"backend": spec["backend"]["backend"], "model": model_id(spec["backend"]),
                              "device": device_of(composer), "duration_seconds": round(seconds, 3),
                              "cues": len(cues), "voices": sum(1 for _, samples in spoken if samples.size),
-                             "peak": round(float(np.abs(mixed).max(initial=0)), 3),
+                             "peak": round(peak, 3),
                              "seed": spec["seed"]}

@@ -1,9 +1,10 @@
 """The final cut's assembly: hard cuts are stream-copied, transitions and the title are composed."""
 
 import numpy as np
+import pytest
 
 from film_pipeline import edit
-from film_pipeline.media import probe, read_audio, read_video, write_master, write_wav
+from film_pipeline.media import probe, read_audio, read_video, read_wav, write_master, write_wav
 from film_pipeline.timeline import layout
 
 FPS, SIZE = 8, (64, 36)
@@ -147,7 +148,57 @@ def test_voice_presence_is_the_moving_average_the_mix_always_used(tmp_path):
         voice[start:start + 600] = rng.standard_normal(len(voice[start:start + 600])) * 0.2
     width = int(edit.PRESENCE_SECONDS * rate)
     expected = np.convolve(np.abs(voice) > 0.01, np.ones(width) / (edit.PRESENCE_SECONDS * rate), mode="same")
-    found = edit.voice_presence(voice, rate)
+    found = edit.VoicePresence(voice, rate).span(0, len(voice))
     assert found.shape == expected.shape and np.abs(found - expected).max() < 1e-12
     short = voice[:width // 2]  # shorter than the window: one value per sample still
-    assert edit.voice_presence(short, rate).shape == short.shape
+    assert edit.VoicePresence(short, rate).span(0, len(short)).shape == short.shape
+    middle = edit.VoicePresence(voice, rate).span(rate - 50, 2 * rate)  # a span alone is the same span of the whole
+    assert np.array_equal(middle, found[rate - 50:2 * rate])
+
+
+def _loud_programme(seconds: float, rate: int = 48_000) -> np.ndarray:
+    """Stereo noise with bursts over full scale: the limiter has work everywhere."""
+    rng = np.random.default_rng(11)
+    samples = rng.standard_normal((int(seconds * rate), 2)).astype(np.float32) * 0.2
+    for start in rng.integers(0, len(samples), 40):
+        samples[start:start + 300] *= 4
+    return samples
+
+
+@pytest.mark.parametrize("span", [997, 4_096, 1 << 21])
+def test_the_limiter_a_span_at_a_time_writes_the_very_samples_it_wrote_limiting_the_whole_file(tmp_path, span):
+    write_wav(tmp_path / "mix.wav", _loud_programme(0.5))
+    source = read_wav(tmp_path / "mix.wav")
+    write_wav(tmp_path / "whole.wav", edit.true_peak_limit(source * np.float32(10 ** (4.0 / 20)), -2.0))
+    edit.limit_wav(tmp_path / "mix.wav", tmp_path / "spans.wav", 4.0, -2.0, span=span)
+    assert (tmp_path / "spans.wav").read_bytes() == (tmp_path / "whole.wav").read_bytes()
+    assert np.abs(read_wav(tmp_path / "spans.wav")).max() <= 10 ** (-2.0 / 20) + 1 / 32767  # it limits (to 16 bits)
+
+
+def test_the_limiter_keeps_a_file_shorter_than_its_reach_and_an_empty_one(tmp_path):
+    for frames in (5, 300):
+        write_wav(tmp_path / "short.wav", _loud_programme(1)[:frames])
+        edit.limit_wav(tmp_path / "short.wav", tmp_path / "out.wav", 3.0, -1.0, span=100)
+        expected = edit.true_peak_limit(read_wav(tmp_path / "short.wav") * np.float32(10 ** (3.0 / 20)), -1.0)
+        assert np.array_equal(read_wav(tmp_path / "out.wav"), read_wav_of(tmp_path, expected)), frames
+    write_wav(tmp_path / "empty.wav", np.zeros((0, 2), np.float32))
+    edit.limit_wav(tmp_path / "empty.wav", tmp_path / "out.wav", 3.0, -1.0)
+    assert (tmp_path / "out.wav").read_bytes() == (tmp_path / "empty.wav").read_bytes()
+
+
+def read_wav_of(tmp_path, samples: np.ndarray) -> np.ndarray:
+    write_wav(tmp_path / "expected.wav", samples.reshape(-1, 2))
+    return read_wav(tmp_path / "expected.wav")
+
+
+def test_the_mix_a_span_at_a_time_is_the_mix_of_the_whole_track(monkeypatch):
+    rate, fps = 8_000, 8
+    placements = layout([(f"s{i}", 2.0, "cut") for i in range(6)], fps)
+    rng = np.random.default_rng(2)
+    music = (rng.standard_normal((6 * 2 * rate, 2)) * 0.5).astype(np.float32)
+    voices = [(placement, (rng.standard_normal(rate) * 0.7).astype(np.float32)) for placement in placements[::2]]
+    whole = edit.mix_stems(music, voices, fps, rate)
+    monkeypatch.setattr(edit, "MIX_SPAN", 1_001)
+    spans = edit.mix_stems(music, voices, fps, rate)
+    assert np.array_equal(spans[0], whole[0]) and np.array_equal(spans[1], whole[1]) and spans[2] == whole[2]
+    assert np.abs(whole[0]).max() <= edit.PEAK + 1e-6  # the gain was found over all the spans

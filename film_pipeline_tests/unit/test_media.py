@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from film_pipeline.media import FFMPEG, ffmpeg_args, popen_ffmpeg, run_ffmpeg, write_video
+from film_pipeline.media import (FFMPEG, SAMPLE_RATE, WavWriter, ffmpeg_args, popen_ffmpeg, read_wav, run_ffmpeg, wav_shape,
+                                 write_video, write_wav)
 
 ROOT = Path(__file__).resolve().parents[2]
 PROMPT = "Press [q] to stop"
@@ -151,3 +152,16 @@ def test_a_wav_read_without_ffmpeg_has_the_very_floats_ffmpeg_gives(tmp_path, mo
         path = tmp_path / f"{rate}-{len(shape)}.wav"
         for channels, samples in zip((1, 2), mine):
             assert np.array_equal(samples, media.read_audio(path, 48_000, channels)), (rate, shape, channels)
+
+
+def test_a_wav_written_and_read_a_span_at_a_time_is_the_wav_written_and_read_whole(tmp_path):
+    samples = (np.random.default_rng(3).standard_normal((10_001, 2)) * 0.6).astype(np.float32)  # some clip
+    write_wav(tmp_path / "whole.wav", samples)
+    with WavWriter(tmp_path / "spans.wav", 2) as out:
+        for start in range(0, len(samples), 3_000):
+            out.write(samples[start:start + 3_000])
+    assert (tmp_path / "spans.wav").read_bytes() == (tmp_path / "whole.wav").read_bytes()
+    whole = read_wav(tmp_path / "whole.wav")
+    assert whole.shape == samples.shape and wav_shape(tmp_path / "whole.wav") == (10_001, 2, SAMPLE_RATE)
+    assert np.array_equal(read_wav(tmp_path / "whole.wav", 2_999, 7_001), whole[2_999:7_001])
+    assert np.array_equal(read_wav(tmp_path / "whole.wav", 9_000, 20_000), whole[9_000:])
