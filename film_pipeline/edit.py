@@ -561,8 +561,10 @@ def _quoted(path: Path) -> str:
     return str(path.resolve()).replace("'", "'\\''")
 
 
-def contact_sheet(images: list[tuple[str, Image.Image]], columns: int = 4, tile_width: int = 240) -> Image.Image:
-    """A grid of labelled thumbnails (one per shot, in film order)."""
+def contact_sheet(images: list[tuple[str, Image.Image]], columns: int = 4, tile_width: int = 240,
+                  numbers: list[int] | None = None) -> Image.Image:
+    """A grid of labelled thumbnails (one per shot, in film order), each numbered from 1 or by
+    `numbers` (a sheet of some of the shots keeps their places in the film)."""
     if not images:
         return Image.new("RGB", (tile_width, tile_width // 2), (20, 20, 20))
     first = images[0][1]
@@ -577,5 +579,6 @@ def contact_sheet(images: list[tuple[str, Image.Image]], columns: int = 4, tile_
         x = gap + (index % columns) * (tile_width + gap)
         y = gap + (index // columns) * (tile_height + label + gap)
         sheet.paste(image.convert("RGB").resize((tile_width, tile_height), Image.Resampling.LANCZOS), (x, y))
-        draw.text((x + 2, y + tile_height + 1), f"{index + 1}. {name}", font=_font(label - 3), fill=(225, 225, 225))
+        number = numbers[index] if numbers else index + 1
+        draw.text((x + 2, y + tile_height + 1), f"{number}. {name}", font=_font(label - 3), fill=(225, 225, 225))
     return sheet

@@ -102,7 +102,7 @@ def voiceover_body(step: Step):
 def soundtrack_body(step: Step):
     version, spec = step.spec("score_spec", None)
     shots = [shot for shot, _, _ in spec["timeline"]]
-    voices = {shot: step.upstream("voiceover", shot) for shot in shots}
+    voices = step.upstream_shots("voiceover", shots)
     versions = {("score_spec", None): version, **{("voiceover", s): v for s, (v, _) in voices.items()}}
     return step.materialize("soundtrack", film_level_inputs("soundtrack", versions, shots), lambda workdir: soundtrack.render(
         spec, [step.local(m["files"]["audio"]) for _, m in voices.values()], step.backends, workdir, step.log))
@@ -111,7 +111,7 @@ def soundtrack_body(step: Step):
 def subtitles_body(step: Step):
     version, spec = step.spec("score_spec", None)
     shots = [shot for shot, _, _ in spec["timeline"]]
-    voices = {shot: step.upstream("voiceover", shot) for shot in shots}
+    voices = step.upstream_shots("voiceover", shots)
     versions = {("score_spec", None): version, **{("voiceover", s): v for s, (v, _) in voices.items()}}
     return step.materialize("subtitles", film_level_inputs("subtitles", versions, shots), lambda workdir: subtitles.render(
         spec, [(m["info"].get("text", ""), step.local(m["files"]["audio"])) for _, m in voices.values()], workdir))
@@ -123,7 +123,7 @@ def final_cut_body(step: Step):
     subtitles_version, subs = step.upstream("subtitles", None)
     doc = script.read(step.store.local_path(made["files"]["script"]["key"]))
     shots = [s["id"] for s in doc["film"]["shots"]]
-    clips = {shot: step.upstream("upscaled_clip", shot) for shot in shots}
+    clips = step.upstream_shots("upscaled_clip", shots)
     versions = {("script", None): script_version, ("soundtrack", None): sound_version,
                 ("subtitles", None): subtitles_version, **{("upscaled_clip", s): v for s, (v, _) in clips.items()}}
 
@@ -145,7 +145,7 @@ def timeline_export_body(step: Step):
     cut_version, cut = step.upstream("final_cut", None)
     doc = script.read(step.store.local_path(made["files"]["script"]["key"]))
     shots = [s["id"] for s in doc["film"]["shots"]]
-    clips = {shot: step.upstream("upscaled_clip", shot) for shot in shots}
+    clips = step.upstream_shots("upscaled_clip", shots)
     versions = {("script", None): script_version, ("soundtrack", None): sound_version, ("final_cut", None): cut_version,
                 **{("upscaled_clip", s): v for s, (v, _) in clips.items()}}
 
@@ -153,7 +153,7 @@ def timeline_export_body(step: Step):
         return Media(step.local(stored), stored["key"], stored["sha256"])
 
     def make(workdir):
-        voices = [step.upstream("voiceover", shot)[1] for shot in shots]  # as the soundtrack mixed them
+        voices = [m for _, m in step.upstream_shots("voiceover", shots).values()]  # as the soundtrack mixed them
         size = (cut["info"]["width"], cut["info"]["height"])
         title = cut["files"].get("title")
         exported = timeline_export.cut_of(

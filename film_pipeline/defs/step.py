@@ -2,15 +2,20 @@
 the materializer. The asset bodies in `assets.py` are a few lines each because of this."""
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from film_pipeline.backends import backend_for, with_memory_savers
+from film_pipeline.dagster_internals import latest_versions_by_partition
 from film_pipeline.defs.film_graph import FilmGraph
 from film_pipeline.graph import SHOT_SOURCES
 from film_pipeline.materialize import ArtifactCache, materialize
 from film_pipeline.records import latest_version
 from film_pipeline.stages import Rendered
 from film_pipeline.store import ArtifactStore, artifact_key
+
+
+READING_THREADS = 16  # manifests read at once: small files, or GETs from S3
 
 
 class MissingInputError(RuntimeError):
@@ -45,6 +50,21 @@ class Step:
         """The current version of a rendered input and its manifest."""
         version = self.version(name, shot, is_source=False)
         return version, self.store.read_json(artifact_key(self.graph.slug, name, shot, version, "json"))
+
+    def upstream_shots(self, name: str, shots: list[str]) -> dict[str, tuple[str, dict]]:
+        """`upstream` of a per-shot input for every shot: the versions in one query, the manifests
+        read side by side (a feature's cut asked 2,000 queries and read 2,000 manifests in turn)."""
+        recorded = latest_versions_by_partition(self.context.instance, self.graph.key(name))
+        never = [shot for shot in shots if shot not in recorded]
+        if never:
+            more = len(never) - 1
+            others = f" (nor {'does 1 more shot' if more == 1 else f'do {more} more shots'})" if more else ""
+            raise MissingInputError(f"{self.graph.slug}/{name}[{never[0]}] has no recorded version{others}; "
+                                    f"materialize {name}[{never[0]}] first")
+        keys = [artifact_key(self.graph.slug, name, shot, recorded[shot], "json") for shot in shots]
+        with ThreadPoolExecutor(READING_THREADS) as pool:
+            manifests = list(pool.map(self.store.read_json, keys))
+        return {shot: (recorded[shot], manifest) for shot, manifest in zip(shots, manifests)}
 
     def local(self, stored: dict) -> Path:
         """A stored file of an input's manifest, as a local file whose sha256 was checked."""

@@ -1,5 +1,5 @@
 """final_cut: every shot cut together over the mastered soundtrack, with its subtitles, a poster and a
-contact sheet.
+contact sheet (of at most 100 shots, evenly spread).
 
 Hard cuts are stream-copied and only titles, fades and crossfades are composed (edit.assemble).
 The mix is mastered to the film's `delivery:` loudness (default -14 LUFS integrated, true peak at
@@ -24,6 +24,17 @@ def delivery_of(film: dict) -> Delivery:
     return Delivery(**film.get("delivery", LATER_FILM_FIELDS["delivery"]))
 
 
+SHEET_SHOTS = 100  # a longer film's contact sheet shows this many shots, evenly spread
+
+
+def sheet_shots(count: int) -> list[int]:
+    """The shots (by index) the contact sheet shows: all of them up to SHEET_SHOTS, else evenly
+    spread from the first to the last (every shot of a feature is a picture 67,000 pixels tall)."""
+    if count <= SHEET_SHOTS:
+        return list(range(count))
+    return [round(i * (count - 1) / (SHEET_SHOTS - 1)) for i in range(SHEET_SHOTS)]
+
+
 def render(script: dict, clips: list[Path], size: tuple[int, int], soundtrack: Path,
            keyframes: list[tuple[str, Path]], workdir: Path, subtitles: dict[str, Path] | None = None,
            title_overlay: bool = False, segment_cache: Path | None = None) -> Rendered:
@@ -44,7 +55,8 @@ def render(script: dict, clips: list[Path], size: tuple[int, int], soundtrack: P
                            size, out, poster, delivery=delivery_of(film),
                            subtitles=carried["subtitles"] if spoken else None, language=language, report=mastering,
                            cache=segment_cache)
-    edit.contact_sheet([(shot, Image.open(path)) for shot, path in keyframes]).save(sheet)
+    shown = sheet_shots(len(keyframes))
+    edit.contact_sheet([(keyframes[i][0], Image.open(keyframes[i][1])) for i in shown], numbers=[i + 1 for i in shown]).save(sheet)
     files = {"video": out, "poster": poster, "contact_sheet": sheet}
     if title_overlay:
         files["title"] = workdir / "title.mov"

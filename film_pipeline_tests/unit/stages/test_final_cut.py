@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from film_pipeline import edit
 from film_pipeline.film import load_film
 from film_pipeline.media import SAMPLE_RATE, probe, read_audio, read_video, write_master, write_wav
 from film_pipeline.stages import final_cut, script
@@ -95,3 +96,19 @@ def test_hard_cuts_put_each_clip_at_its_frames(pipeline_for, tmp_path):
     for index, shot in [(8, "b"), (19, "b"), (20, "c"), (27, "c")]:  # the title lies over shot a
         assert np.abs(frames[index].mean(axis=(0, 1)) - colours[shot]).max() < 10, f"frame {index} is shot {shot}"
     assert np.abs(frames[7].mean(axis=(0, 1)) - colours["b"]).max() > 30, "shot b starts on frame 8, not before"
+
+
+def test_a_long_films_contact_sheet_shows_a_hundred_shots_from_the_first_to_the_last():
+    assert final_cut.sheet_shots(3) == [0, 1, 2]
+    assert final_cut.sheet_shots(100) == list(range(100))
+    shown = final_cut.sheet_shots(2_000)
+    assert len(shown) == 100 and shown[0] == 0 and shown[-1] == 1_999 and shown == sorted(set(shown))
+    gaps = {b - a for a, b in zip(shown, shown[1:])}
+    assert gaps <= {20, 21}  # evenly spread
+
+
+def test_a_contact_sheet_of_some_shots_numbers_them_by_their_place_in_the_film():
+    tiles = [(f"s{n}", Image.new("RGB", (64, 36), (40 * n % 255, 90, 120))) for n in range(3)]
+    numbered = edit.contact_sheet(tiles, numbers=[1, 21, 41])
+    assert numbered.size == edit.contact_sheet(tiles).size
+    assert numbered.tobytes() != edit.contact_sheet(tiles).tobytes()  # the labels differ
