@@ -19,6 +19,19 @@ def test_store_writes_once_and_verifies(tmp_path):
     assert not list((tmp_path / "store").rglob("*.part")), "no temp files left behind"
 
 
+def test_bytes_are_stored_as_a_file_with_them_would_be(tmp_path):
+    store, source = LocalStore(tmp_path / "store"), tmp_path / "spec.json"
+    source.write_bytes(b'{"prompt": "a lighthouse"}')
+    from_bytes = store.put_bytes("f/visual_spec/a/v1.json", source.read_bytes())
+    from_file = store.put_file("f/visual_spec/a/v2.json", source)
+    assert (from_bytes.sha256, from_bytes.bytes) == (from_file.sha256, from_file.bytes) == (sha256_file(source), 26)
+    assert from_bytes.uri == store.uri(from_bytes.key) and store.local_path(from_bytes.key, from_bytes.sha256).read_bytes() == source.read_bytes()
+    assert store.put_bytes(from_bytes.key, b"other").sha256 == from_bytes.sha256, "an existing version is never overwritten"
+    assert not list((tmp_path / "store").rglob("*.part")), "no temp files left behind"
+    with pytest.raises(ValueError, match="escapes"):
+        store.put_bytes("../outside.json", b"{}")
+
+
 def test_store_detects_corruption_and_names_the_key(tmp_path):
     store = LocalStore(tmp_path)
     stored = store.put_bytes("f/a/_/v.json", b"{}")
