@@ -29,7 +29,8 @@ from pathlib import Path
 
 from film_pipeline.film import MAX_DURATION, FilmError, derived_seed
 from film_pipeline.writers_room.film_yaml import (
-    Draft, DraftCharacter, DraftShot, Notice, clean_text, round_duration, slug, unique_id)
+    Draft, DraftShot, Notice, clean_text, round_duration, slug, unique_id)
+from film_pipeline.writers_room.cast import CUE_SPLIT, Cast
 from film_pipeline.writers_room.voices import profile_voices, reading_seconds, speech_seconds
 
 HEADING = re.compile(r"^(?:INT\.?\s*/\s*EXT|EXT\.?\s*/\s*INT|INT/EXT|I\s*/\s*E|E\s*/\s*I|INT|EXT|EST)(?:\s*\.|\s)\s*",
@@ -43,7 +44,6 @@ SAME_TIME = ("continuous", "later", "moments later", "a moment later", "seconds 
 # extensions of a voice that is heard, not seen (compared by their letters: "O. S." is "OS")
 OFFSCREEN = {"VO", "OS", "OC", "OFF", "OFFSCREEN", "OFFCAMERA", "VOICEOVER", "PRELAP", "VOICE"}
 HEARD_THROUGH = ("RADIO", "PHONE", "INTERCOM", "SPEAKER", "FILTERED", "RECORDING", "TAPE", "LOUDSPEAKER")
-CUE_SPLIT = re.compile(r"\s*(?:/|&|\bAND\b)\s*")
 TRANSITION_LINE = re.compile(r"^[A-Z][A-Z\s.'/-]*(?:TO:|TO BLACK\.?|TO WHITE\.?|OUT\.|IN:)$")
 FADE_WORDS = ("FADE",)
 CROSSFADE_WORDS = ("DISSOLVE", "MIX", "CROSSFADE", "CROSS-FADE", "CROSS FADE", "BURN", "BLEND", "MORPH", "WIPE", "IRIS",
@@ -156,8 +156,7 @@ class _Importer:
         self.warnings: list[Notice] = []
         self.scenes: list[_Scene] = []
         self.taken: set[str] = set()
-        self.cast: dict[str, dict] = {}         # key -> {"name", "line", "voice"}
-        self.cue_names: dict[str, str] = {}     # normalized cue -> key
+        self.cast = Cast(self.voices)
         self.pending: list[str] = []            # comments for the next shot (sections)
         self.last_time: str | None = None
         self.actions: list[tuple[int, str]] = []  # (line, text) of every action, for introductions
@@ -192,7 +191,7 @@ class _Importer:
             raise FilmError(self.path, None, "has no scene, action or dialogue to make shots from",
                             "write at least one scene heading (INT. PLACE - DAY) or action paragraph")
         title, header = self.title_page(document.metadata)
-        characters = self.characters(shots)
+        characters = self.cast.characters(shots, self.actions, self.action_shots)
         draft = Draft(title=title, shots=shots, characters=characters, profile=self.profile, header=header,
                       seed=self.seed if self.seed is not None else derived_seed("film", title) % 1000,
                       warnings=self.warnings)
@@ -222,8 +221,7 @@ class _Importer:
         for element in elements:
             if not isinstance(element, tuple) and element.type == self.T.CHARACTER:
                 name = self.cue_name(element)
-                if name and _norm(name) not in self.cue_names:
-                    self.cue_names[_norm(name)] = ""
+                self.cast.expect(name)
 
     # ---- the title page ----
 
@@ -304,7 +302,7 @@ class _Importer:
         cue = elements[i]
         name = self.cue_name(cue)
         extensions = _extensions(cue.metadata.get("extension"))
-        speech = _Speech(self.keys_for(name, cue.line_number), clean_text(cue.text + "".join(f" ({e})" for e in extensions)),
+        speech = _Speech(self.cast.keys_for(name, cue.line_number), clean_text(cue.text + "".join(f" ({e})" for e in extensions)),
                          cue.line_number, offscreen=any(_offscreen(e) for e in extensions))
         spoken = []
         i += 1
@@ -327,30 +325,6 @@ class _Importer:
         name = clean_text(cue.text).rstrip("^").strip()
         name = re.sub(r"\s*\([^)]*\)\s*$", "", name).strip()  # an extension the parser left on the name
         return name
-
-    def keys_for(self, name: str, line: int) -> list[str]:
-        """The character keys a cue names: one, or each of `BRICK/STEEL` when all are cues of their own."""
-        parts = [p for p in CUE_SPLIT.split(name.upper()) if p.strip()]
-        if len(parts) > 1 and all(_norm(p) in self.cue_names and _norm(p) != _norm(name) for p in parts):
-            return [self.character(p, line) for p in parts]
-        return [self.character(name, line)] if name else []
-
-    def character(self, name: str, line: int) -> str:
-        """The character key for a cue name (made on its first line)."""
-        norm = _norm(name)
-        key = self.cue_names.get(norm)
-        if key:
-            return key
-        base = _key(name) or f"character-{len(self.cast) + 1}"
-        key, n = base, 1
-        while key in self.cast:
-            n += 1
-            key = f"{base}-{n}"
-        self.cue_names[norm] = key
-        display = name if not name.isupper() else " ".join(w.capitalize() for w in name.lower().split())
-        self.cast[key] = {"name": name, "display": display, "line": line,
-                          "voice": self.voices[len(self.cast) % len(self.voices)]}
-        return key
 
     # ---- scenes and shots ----
 
@@ -441,9 +415,9 @@ class _Importer:
         """`BRICK/STEEL` above a line of dialogue: the parser reads it as action; it is a cue of two."""
         head = re.sub(r"\s*\([^)]*\)\s*$", "", lines[0]).rstrip("^ ")
         parts = [p for p in CUE_SPLIT.split(head) if p.strip()]
-        if len(parts) < 2 or head != head.upper() or not all(_norm(p) in self.cue_names for p in parts):
+        if len(parts) < 2 or head != head.upper() or not all(self.cast.is_cue(p) for p in parts):
             return False
-        speech = _Speech([self.character(p, line) for p in parts], lines[0], line, offscreen=False)
+        speech = _Speech([self.cast.character(p, line) for p in parts], lines[0], line, offscreen=False)
         for text in lines[1:]:
             if text.startswith("(") and text.endswith(")"):
                 speech.asides.append(text.strip("() "))
@@ -455,7 +429,7 @@ class _Importer:
     def speak(self, speech: _Speech, dual: bool = False) -> None:
         """The speech as narration: on the current shot when it is in this scene, in the same voice
         and has room; else on shots of its own."""
-        voice = self.cast[speech.names[0]]["voice"] if speech.names else self.voices[0]
+        voice = self.cast.voice(speech.names[0]) if speech.names else self.voices[0]
         what = f"{speech.cue}, line {speech.line}" + (f" ({'; '.join(speech.asides)})" if speech.asides else "")
         if dual:
             what += ", at the same time"
@@ -466,7 +440,7 @@ class _Importer:
                     and (shot.voice in (None, voice) or not shot.narration or dual)
                     and speech_seconds(_joined(shot.narration, chunk), self.profile) <= MAX_NARRATION)
             if not fits:
-                names = " and ".join(self.cast[k]["display"] for k in speech.names)
+                names = " and ".join(self.cast.display(k) for k in speech.names)
                 aside = f", {speech.asides[0]}" if speech.asides else ""
                 heard = " (heard, not seen)" if speech.offscreen else ""
                 what_shot = f"{names}{aside}{heard}" if names else "someone sings"
@@ -546,67 +520,7 @@ class _Importer:
 
     # ---- the cast ----
 
-    def characters(self, shots: list[DraftShot]) -> dict[str, DraftCharacter]:
-        """Every character with a cue, described from the action that introduces them in capitals;
-        and each action shot lists the characters its words name."""
-        cast = {}
-        for key, info in self.cast.items():
-            description, line = self.introduction(info["name"])
-            if description:
-                comment = f"introduced on line {line}; speaks as `{info['voice']}`"
-            else:
-                description = info["display"]
-                comment = f"first speaks on line {info['line']}, never introduced in capitals: describe them here; " \
-                          f"speaks as `{info['voice']}`"
-            cast[key] = DraftCharacter(key, description, derived_seed("character", _norm(info["name"])), comment)
-        self.name_characters_in_shots(shots)
-        return cast
-
-    def introduction(self, name: str) -> tuple[str | None, int | None]:
-        """A description from the first action naming the character in capitals: "BRICK BRADDOCK,
-        retired police detective, sits" -> "Brick Braddock, retired police detective"."""
-        upper = name.upper()
-        if not re.search(r"[A-Z]", upper):
-            return None, None
-        pattern = re.compile(rf"(?<![\w'])({re.escape(upper)})(?![\w'])")
-        for line, prose in self.actions:
-            match = pattern.search(prose)
-            if match is None:
-                continue
-            known = {word for info in self.cast.values() for word in info["name"].upper().split()}
-            return _describe(prose, match.start(), match.end(), known), line
-        return None, None
-
-    def name_characters_in_shots(self, shots: list[DraftShot]) -> None:
-        spellings = {}
-        for key, info in self.cast.items():
-            name = info["name"]
-            for form in {name, name.upper(), info["display"]}:
-                if re.search(r"[^\W\d_]", form) and form != form.lower():  # "character" is a word, not a name
-                    spellings[form] = key
-        if not spellings:
-            return
-        pattern = re.compile(r"(?<![\w'])(" + "|".join(re.escape(s) for s in sorted(spellings, key=len, reverse=True))
-                             + r")(?![\w'])")
-        for shot in shots:
-            if shot.id not in self.action_shots:
-                continue
-            for match in pattern.finditer(shot.prompt):
-                key = spellings[match.group(1)]
-                if key not in shot.characters:
-                    shot.characters.append(key)
-
-
 # ---- helpers ----------------------------------------------------------------------------------
-
-def _norm(name: str) -> str:
-    return " ".join(re.sub(r"[^\w#' ]+", " ", name.upper()).split())
-
-
-def _key(name: str) -> str:
-    """`MR. STEEL` -> `mr-steel` (letters of any script kept: a key is any text in film.yaml)."""
-    return "-".join(re.sub(r"[^\w]+", " ", clean_text(name).lower().replace("_", " ")).split())[:48]
-
 
 def _offscreen(extension: str) -> bool:
     letters = re.sub(r"[^A-Z]", "", extension.upper())
@@ -676,55 +590,3 @@ def _chunks(text: str, profile: str) -> list[str]:
     if current:
         pieces.append(current)
     return pieces
-
-
-DESCRIBING = {"a", "an", "the", "his", "her", "their", "its", "our", "my", "in", "with", "wearing", "dressed", "once",
-              "now", "still", "late", "early", "mid", "very", "quite", "about", "around", "maybe"}
-_STOP = {"THE", "A", "AN", "AKA", "AND", "OR", "OF", "BUT", "THEN", "AS", "IN", "ON", "AT", "TO", "WITH"}
-
-
-def _describe(prose: str, start: int, end: int, known: set[str] = frozenset()) -> str:
-    """The character's name as the action writes it in capitals, and what the action says of them."""
-    caps = re.compile(r"[A-Z0-9][A-Z0-9'.\-]*")
-    # widen to the run of capitalised words around the name ("BRICK" -> "BRICK BRADDOCK")
-    while True:
-        before = re.search(r"(?<![\w'])([A-Z0-9][A-Z0-9'.\-]*) $", prose[:start])
-        if not before or before.group(1).rstrip(".") in _STOP or not re.search(r"[A-Z]", before.group(1)):
-            break
-        start = before.start(1)
-    while True:
-        after = re.match(r" ([A-Z0-9][A-Z0-9'\-]*)(?![a-z])", prose[end:])
-        if not after or after.group(1) in _STOP or not caps.fullmatch(after.group(1)):
-            break
-        end += after.end(1)
-    name = " ".join(w.capitalize() if w.isupper() else w for w in prose[start:end].split())
-    rest = prose[end:]
-    details = []
-    paren = re.match(r"\s*\(([^)]{1,40})\)", rest)
-    if paren:
-        details.append(paren.group(1).strip())
-        rest = rest[paren.end():]
-    while len(details) < 3:  # ", 50s, a retired detective in a faded shirt, sits" -> 50s; a retired detective...
-        segment = re.match(r"\s*,\s*([^,.;:!?()]{2,160}?)\s*(?=,|\.|;|:|!|\?| --|$)", rest)
-        if not segment or len(segment.group(1).split()) > 20:
-            break
-        words = segment.group(1).split()
-        if details and words[0].lower() not in DESCRIBING and not re.match(r"\d", words[0]):
-            break  # ", sits quietly": what they do, not who they are
-        if re.match(r"(is|are|was|has|had|who|which|that|and|but|then|as)\b", words[0].lower()):
-            break
-        details.append(segment.group(1).strip())
-        rest = rest[segment.end():]
-    if details:
-        return clean_text(", ".join([name, *details]))
-    # no appositive: the sentence that names them, its shouted words spoken normally
-    cut = max(prose.rfind(". ", 0, start), prose.rfind("! ", 0, start), prose.rfind("? ", 0, start))
-    before = prose[0 if cut < 0 else cut + 2:start]
-    stop = re.search(r"[.!?](\s|$)", prose[end:])
-    after = prose[end:end + stop.end() if stop else len(prose)]
-    def calm(text: str) -> str:  # shouted words said normally; other characters keep their capital
-        return re.sub(r"\b[A-Z][A-Z'\-]+\b", lambda m: m.group(0).capitalize() if m.group(0) in known
-                      else m.group(0).lower(), text)
-
-    words = f"{calm(before)}{name}{calm(after)}".split()
-    return clean_text(" ".join(words[:30])) if words else name
