@@ -77,9 +77,9 @@ def record_specs(instance: dg.DagsterInstance, graph: FilmGraph, film: Film, pro
             changed.append((source.name, shot))
             observations.append(dg.AssetObservation(graph.key(source.name), partition=shot,
                                                     tags={DATA_VERSION_TAG: version}))
-    # every spec is in the store before an observation names its version (a step reads it by version);
-    # saved side by side: each is a small file written durably (or an upload), thousands at a first render
-    with ThreadPoolExecutor(max_workers=SAVING_THREADS) as pool:
+    # every spec is in the store, durably, before an observation names its version (a step reads it
+    # by version); saved side by side (uploads, on S3) and synced together: thousands at a first render
+    with store.synced_together(), ThreadPoolExecutor(max_workers=SAVING_THREADS) as pool:
         list(pool.map(lambda item: save_spec(store, graph.slug, *item), specs))
     store_observations(instance, observations)
     return changed

@@ -13,9 +13,10 @@ import hashlib
 import json
 import os
 import tempfile
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import ContextManager, Protocol
 
 
 class IntegrityError(RuntimeError):
@@ -52,6 +53,7 @@ class ArtifactStore(Protocol):
     def put_file(self, key: str, source: Path) -> StoredFile: ...
     def put_bytes(self, key: str, data: bytes) -> StoredFile: ...
     def put_json(self, key: str, value: dict) -> StoredFile: ...
+    def synced_together(self) -> ContextManager[None]: ...
     def exists(self, key: str) -> bool: ...
     def local_path(self, key: str, sha256: str | None = None) -> Path: ...
     def read_json(self, key: str) -> dict: ...
@@ -75,6 +77,10 @@ class StoreHelpers:
 
     def put_json(self, key: str, value: dict) -> StoredFile:
         return self.put_bytes(key, json.dumps(value, sort_keys=True, indent=1).encode())
+
+    def synced_together(self) -> ContextManager[None]:
+        """Writes inside are durable when it ends (a store whose writes are durable one by one, S3, has nothing to do)."""
+        return nullcontext()
 
     def read_json(self, key: str) -> dict:
         return json.loads(self.local_path(key).read_text())

@@ -1,9 +1,12 @@
 """The local artifact store: files under a root directory (`$FILM_HOME/store`), written atomically."""
 
+import ctypes
 import hashlib
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from film_pipeline.store.base import IntegrityError, StoredFile, StoreHelpers, sha256_file
@@ -14,12 +17,16 @@ class LocalStore(StoreHelpers):
 
     def __init__(self, root: Path | str):
         self.root = Path(root).resolve()
+        self._sync_each = True  # off inside `synced_together`
+        self._inside = os.path.join(self.root, "")  # every key's path starts so
 
     def _path(self, key: str) -> Path:
-        path = (self.root / key).resolve()
-        if self.root not in path.parents:
+        # `..` is undone in the key's text, without asking the disk (resolving every component took
+        # half of a 10,000-shot render's start); a folder the user linked elsewhere stays theirs
+        path = os.path.normpath(os.path.join(self.root, key))
+        if not path.startswith(self._inside):
             raise ValueError(f"artifact key {key!r} escapes the store")
-        return path
+        return Path(path)
 
     def uri(self, key: str) -> str:
         return self._path(key).as_uri()
@@ -38,7 +45,8 @@ class LocalStore(StoreHelpers):
             with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
                 shutil.copyfileobj(src, out, 1 << 20)
                 out.flush()
-                os.fsync(out.fileno())
+                if self._sync_each:
+                    os.fsync(out.fileno())
             if sha256_file(Path(tmp)) != digest:
                 raise IntegrityError(f"write of {key} did not verify; check the disk under {self.root}")
             os.replace(tmp, target)
@@ -59,12 +67,25 @@ class LocalStore(StoreHelpers):
             with os.fdopen(fd, "wb") as out:
                 out.write(data)
                 out.flush()
-                os.fsync(out.fileno())
+                if self._sync_each:
+                    os.fsync(out.fileno())
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
         return StoredFile(key, target.as_uri(), hashlib.sha256(data).hexdigest(), len(data))
+
+    @contextmanager
+    def synced_together(self) -> Iterator[None]:
+        """Writes inside are made durable together when it ends, by one sync of the store's file
+        system, instead of an fsync each: a 10,000-shot film's first render writes 40,000 specs.
+        (Every write in the process while it lasts is made durable at its end, not before.)"""
+        self._sync_each = False
+        try:
+            yield
+        finally:
+            self._sync_each = True
+            sync_file_system(self.root)
 
     def keys(self, prefix: str) -> set[str]:
         """Every key under `prefix` (a folder such as `<film>/`): one directory walk, no hashing."""
@@ -103,3 +124,19 @@ class LocalStore(StoreHelpers):
             raise IntegrityError(f"artifact {key} is corrupt (sha256 differs from the one recorded); "
                                  f"`film verify FILM_DIR --repair` moves it aside and re-renders it")
         return path
+
+
+def sync_file_system(path: Path) -> None:
+    """Make every write on the file system holding `path` durable: Linux's syncfs(2), one call for
+    the file system (os.sync, every file system, where the C library has no syncfs)."""
+    syncfs = getattr(ctypes.CDLL(None, use_errno=True), "syncfs", None)
+    if syncfs is None:
+        os.sync()
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if syncfs(fd) != 0:
+            error = ctypes.get_errno()
+            raise OSError(error, f"could not sync the store's disk under {path}: {os.strerror(error)}")
+    finally:
+        os.close(fd)

@@ -71,3 +71,41 @@ def test_fade_goes_to_black_without_overlap_and_the_last_shot_fades_out():
     placements = layout([("a", 1.0, "fade"), ("b", 1.0, "crossfade")], 10)
     assert (placements[0].fade_out, placements[1].fade_in, placements[1].start) == (5, 5, 10)
     assert placements[1].fade_out == 5 and total_frames(placements) == 20
+
+
+def test_writes_synced_together_are_synced_once_at_the_end(tmp_path, monkeypatch):
+    import film_pipeline.store.local as local
+
+    store, fsyncs, syncs = LocalStore(tmp_path / "store"), [], []
+    monkeypatch.setattr(local.os, "fsync", lambda fd: fsyncs.append(fd))
+    real_sync = local.sync_file_system
+    monkeypatch.setattr(local, "sync_file_system", lambda path: (syncs.append(path), real_sync(path)))
+    with store.synced_together():
+        for n in range(5):
+            store.put_bytes(f"f/visual_spec/s{n}/v.json", b"{}")
+        assert fsyncs == [] and syncs == []  # nothing synced one by one, nor yet
+    assert syncs == [store.root] and fsyncs == []
+    store.put_bytes("f/visual_spec/s9/v.json", b"{}")
+    assert len(fsyncs) == 1, "outside it, each write is synced as it is made"
+    assert store.local_path("f/visual_spec/s4/v.json").read_bytes() == b"{}"
+    with pytest.raises(RuntimeError), store.synced_together():
+        store.put_bytes("f/visual_spec/s8/v.json", b"{}")
+        raise RuntimeError("a failure half way")
+    assert len(syncs) == 2 and store._sync_each, "what was written is synced, and syncing one by one is back"
+
+
+@pytest.mark.parametrize("key", ["../outside.json", "f/../../outside.json", "/etc/passwd", "f/a/../../..", "", "."])
+def test_no_key_reaches_outside_the_store_or_the_store_itself(tmp_path, key):
+    with pytest.raises(ValueError, match="escapes"):
+        LocalStore(tmp_path / "store").put_bytes(key, b"{}")
+    assert not (tmp_path / "outside.json").exists()
+
+
+def test_a_folder_of_the_store_linked_to_another_disk_is_still_the_store(tmp_path):
+    store, elsewhere = LocalStore(tmp_path / "store"), tmp_path / "big-disk" / "film"
+    elsewhere.mkdir(parents=True)
+    (tmp_path / "store").mkdir()
+    (tmp_path / "store" / "film").symlink_to(elsewhere)
+    stored = store.put_bytes("film/clip/a/v1.json", b"{}")
+    assert (elsewhere / "clip" / "a" / "v1.json").read_bytes() == b"{}"
+    assert store.local_path(stored.key, stored.sha256).read_bytes() == b"{}"
