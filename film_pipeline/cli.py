@@ -12,6 +12,7 @@ never a traceback; nothing already rendered is ever deleted.
 
 import argparse
 import json
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -25,6 +26,10 @@ RESUME = "finished steps are kept, run the same command to resume"
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     warnings.filterwarnings("ignore")  # Dagster's beta/preview notices are not for film-makers
+    if getattr(args, "no_progress", False):
+        # every bar in the process, the models' own too (transformers draws one converting GGUF weights);
+        # tqdm reads it when it is first imported, which no command has done yet
+        os.environ["TQDM_DISABLE"] = "1"
     from film_pipeline.workers import WorkerConfigError, WorkerSettings
 
     try:
@@ -57,7 +62,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"film: interrupted; {RESUME}", file=sys.stderr)
         return errors.INTERRUPTED
     except BrokenPipeError:  # `film ... | head`: the reader has all it wants; say nothing more
-        import os
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's own flush at exit stays quiet
         return errors.STEP_FAILED
@@ -71,7 +75,6 @@ def main(argv: list[str] | None = None) -> int:
 def _unexpected(command: str, error: Exception) -> int:
     """A failure nobody foresaw: one line that names the command and the error, the traceback
     only when asked for (FILM_DEBUG=1). Nothing rendered is lost: renders write before they record."""
-    import os
     import traceback
 
     if os.environ.get("FILM_DEBUG"):
@@ -629,8 +632,6 @@ def _new(args) -> int:
 
 def _printable(value) -> str:
     """A path or text as the terminal can show it (bytes that are not UTF-8 as \\xNN)."""
-    import os
-
     try:
         return os.fsencode(str(value)).decode("utf-8", "backslashreplace")
     except UnicodeEncodeError:  # a lone surrogate that no file name holds

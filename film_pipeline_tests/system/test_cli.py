@@ -115,3 +115,15 @@ def test_the_code_location_serves_every_film(home):
         for name in ("script", "storyboard", "clip", "upscaled_clip", "voiceover", "soundtrack", "final_cut", "visual_spec"):
             assert f"{slug}/{name}" in keys
     assert {g.partitions.name for g in graphs} == {"mini__shots", "second__shots"}
+
+
+def test_no_progress_turns_off_every_bar_in_the_process_the_models_own_too(tmp_path):
+    # transformers converting GGUF weights draws its own tqdm bar: --no-progress must silence it too
+    code = ("import sys\nfrom film_pipeline import cli\n"
+            "cli.main(['render', '--no-progress', sys.argv[1]])\n"
+            "from tqdm.auto import tqdm\nprint('bar disabled:', tqdm(range(2), desc='a model loading').disable)")
+    shown = subprocess.run([sys.executable, "-c", code, str(tmp_path / "no-such-film")], capture_output=True, text=True,
+                           env={**os.environ, "FILM_HOME": str(tmp_path / "home"), "PYTHONWARNINGS": "ignore"},
+                           cwd=REPO, timeout=300)
+    assert "bar disabled: True" in shown.stdout, shown.stdout + shown.stderr
+    assert "a model loading" not in shown.stderr
