@@ -118,6 +118,18 @@ def edit_to_ui(film_dir: Path, runs: int, interval: int) -> list[str]:
             f"| save → the re-cut film finished in the UI | {cut_median:.1f} |"]
 
 
+def shot_done(film_dir: Path, shot: str, since: float) -> bool:
+    """Whether the shot's upscaled clip was materialized after `since` (in whichever run: a save
+    that changed one shot renders it and the cut in one run)."""
+    from film_pipeline.defs.film_graph import FilmGraph
+    from film_pipeline.home import get_instance
+
+    graph = FilmGraph.of(film_dir)
+    with get_instance() as instance:
+        record = instance.get_latest_data_version_record(graph.key("upscaled_clip"), False, shot)
+    return record is not None and record.timestamp > since
+
+
 def ui_edit_timings(film_dir: Path, runs: int, interval: int) -> tuple[float, float, float]:
     """(`film ui` boot, save -> the shot's rerun done, save -> the cut's run done), medians of `runs` edits."""
     with socket.socket() as probe:
@@ -143,13 +155,13 @@ def ui_edit_timings(film_dir: Path, runs: int, interval: int) -> tuple[float, fl
         for attempt in range(runs):
             before = sensor_runs(port)
             edit_prompt(film_dir, f"take {attempt} for the UI")
-            saved = time.perf_counter()
+            saved, saved_at = time.perf_counter(), time.time()
             shot_seen = None
             while True:
                 found = sensor_runs(port)
-                if shot_seen is None and finished("render_shot", found) > finished("render_shot", before):
+                if shot_seen is None and shot_done(film_dir, SHOT_EDITED, saved_at):
                     shot_seen = time.perf_counter() - saved
-                if finished("render_film", found) > finished("render_film", before):
+                if sum(finished(job, found) - finished(job, before) for job in ("render_film", "render_shot_and_cut")) > 0:
                     break
                 time.sleep(0.5)
             timings.append((shot_seen or 0.0, time.perf_counter() - saved))

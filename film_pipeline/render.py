@@ -202,7 +202,7 @@ def runs_in_flight(session: Session) -> list:
     has queued or started and not finished."""
     graph = session.graph
     records = session.instance.get_run_records(dg.RunsFilter(tags={"film": graph.slug}, statuses=list(NOT_FINISHED)))
-    return [r.dagster_run for r in records if r.dagster_run.job_name in (graph.shot_job, graph.film_job)
+    return [r.dagster_run for r in records if r.dagster_run.job_name in graph.render_jobs
             and r.dagster_run.tags.get("launched_by") != "film-cli"]
 
 

@@ -15,11 +15,11 @@ from film_pipeline.settings import Settings
 
 def film_definitions(graph: FilmGraph, settings: Settings) -> dg.Definitions:
     jobs = job_definitions(graph, settings)
-    shot_job, film_job = (next(j for j in jobs if j.name == name) for name in (graph.shot_job, graph.film_job))
+    shot_job, film_job, edit_job = (next(j for j in jobs if j.name == name) for name in graph.render_jobs)
     return dg.Definitions(
         assets=source_definitions(graph) + asset_definitions(graph, settings),
         asset_checks=check_definitions(graph),
         jobs=jobs,
-        sensors=sensor_definitions(graph, settings, [shot_job, film_job]),
+        sensors=sensor_definitions(graph, settings, [shot_job, film_job, edit_job]),
         schedules=[nightly_render(graph, shot_job)],
     )

@@ -30,11 +30,17 @@ class FilmGraph:
     asset_names = ASSET_NAMES
     shot_job = _Name("render_shot")
     film_job = _Name("render_film")
+    edit_job = _Name("render_shot_and_cut")
     observe_job = _Name("observe_specs")
     check_shot_job = _Name("check_shot")
     check_film_job = _Name("check_film")
     watch_sensor = _Name("on_edit")
     automation_sensor = _Name("automation")
+
+    @property
+    def render_jobs(self) -> tuple[str, str, str]:
+        """The jobs whose runs render the film (not observe or check it)."""
+        return self.shot_job, self.film_job, self.edit_job
 
     @classmethod
     def of(cls, film_dir: Path | str) -> "FilmGraph":

@@ -1,4 +1,5 @@
-"""One film's jobs (render a shot, render the film, observe the specs, check what is stored), and
+"""One film's jobs (render a shot, render the film, both for one edited shot, observe the specs, check
+what is stored), and
 observing film.yaml in-process: what `film render`, the sensor and the schedule all start with."""
 
 import dagster as dg
@@ -27,6 +28,11 @@ def job_definitions(graph: FilmGraph, settings: Settings) -> list:
                             description=f"Render shots of {graph.slug}: one run per shot."),
         dg.define_asset_job(graph.film_job, selection=film, executor_def=render_executor,
                             description=f"Script, soundtrack and final cut of {graph.slug}."),
+        # a save that changed one shot: the shot, then the cut, in one run (one launch, no tick between)
+        dg.define_asset_job(graph.edit_job, selection=shots + film, partitions_def=graph.partitions,
+                            executor_def=render_executor,
+                            description=f"Render one shot of {graph.slug} and then the film-level assets it changes "
+                                        "(the cut): what the film.yaml sensor asks for after a save that changed one shot."),
         dg.define_asset_job(graph.observe_job, selection=graph.source_keys, executor_def=dg.in_process_executor,
                             description=f"Read {graph.slug}/film.yaml and record each stage's spec version."),
         dg.define_asset_job(graph.check_shot_job, partitions_def=graph.partitions, executor_def=dg.in_process_executor,

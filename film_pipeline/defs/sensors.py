@@ -91,7 +91,7 @@ def watch_film_yaml(graph: FilmGraph, settings: Settings, jobs: list) -> dg.Sens
                                    cursor=WatchCursor(digest, time.time(), False, generation).dump())
         plan = plan_film(film, graph, context.instance)
         requests, waiting = _requests(context.instance, graph, plan, "sensor", generation)
-        note = _summary(added, removed, plan, requests, waiting)
+        note = _summary(graph, added, removed, plan, requests, waiting)
         context.log.info(note)
         pending = bool(plan.shot_runs or plan.film_assets)
         # runs that ended during this tick (its own observation) were planned with: no second look
@@ -113,22 +113,33 @@ def automation_sensor(graph: FilmGraph, settings: Settings) -> dg.AutomationCond
 def _requests(instance: dg.DagsterInstance, graph: FilmGraph, plan: Plan, launched_by: str,
               generation: int) -> tuple[list, str]:
     """Shot runs now (except shots with a run in flight); the film run once no shot is left and
-    nothing of the film is in flight."""
+    nothing of the film is in flight. One shot to render and nothing in flight (a save that changed
+    one shot): one run of the shot and then the film's assets, as `film render` would do them."""
     # queued runs too: under the daemon's run queue a run waits there for its pool slot, and a
     # shot requested on the last tick and not yet started must not be requested again
     in_flight = instance.get_run_records(dg.RunsFilter(tags={"film": graph.slug}, statuses=list(NOT_FINISHED)))
     busy_shots = {record.dagster_run.tags.get("dagster/partition") for record in in_flight}
     requests = plan.run_requests(graph)
     shot_requests = [r for r in requests if r.partition_key is not None]
+    film_requests = [r for r in requests if r.partition_key is None]
+    if len(shot_requests) == 1 and film_requests and not in_flight:
+        request = _shot_then_film(graph, shot_requests[0], film_requests[0])
+        return [tagged(request, graph, launched_by, "", _run_key(instance, graph, request, generation))], ""
     if shot_requests:
         return [tagged(r, graph, launched_by, "", _run_key(instance, graph, r, generation))
                 for r in shot_requests if r.partition_key not in busy_shots], ""
-    film_requests = [r for r in requests if r.partition_key is None]
     if not film_requests:
         return [], ""
     if in_flight:
         return [], "the cut waits for the film's runs in flight"
     return [tagged(film_requests[0], graph, launched_by, "", _run_key(instance, graph, film_requests[0], generation))], ""
+
+
+def _shot_then_film(graph: FilmGraph, shot: dg.RunRequest, film: dg.RunRequest) -> dg.RunRequest:
+    """One run of the edit job: the shot's assets, then the film's (Dagster orders the steps by their
+    inputs, and a shot step that fails skips the cut, as the film run would wait for the next save).
+    It saves the film run's own launch and the sensor tick between the two."""
+    return shot.with_replaced_attrs(job_name=graph.edit_job, asset_selection=[*shot.asset_selection, *film.asset_selection])
 
 
 def _run_key(instance: dg.DagsterInstance, graph: FilmGraph, request: dg.RunRequest, generation: int) -> str:
@@ -168,7 +179,7 @@ def _runs_ended_since(instance: dg.DagsterInstance, graph: FilmGraph, since: flo
     return bool(ended)
 
 
-def _summary(added: list, removed: list, plan: Plan, requests: list, waiting: str) -> str:
+def _summary(graph: FilmGraph, added: list, removed: list, plan: Plan, requests: list, waiting: str) -> str:
     parts = []
     if added:
         parts.append(f"new shots: {', '.join(added)}")
@@ -177,6 +188,8 @@ def _summary(added: list, removed: list, plan: Plan, requests: list, waiting: st
     shots = [r.partition_key for r in requests if r.partition_key]
     if shots:
         parts.append(f"rendering shots: {', '.join(shots)}")
+        if any(r.job_name == graph.edit_job for r in requests):
+            parts.append(f"then cutting the film: {', '.join(plan.film_assets)}")
     elif any(r.partition_key is None for r in requests):
         parts.append(f"cutting the film: {', '.join(plan.film_assets)}")
     if waiting:

@@ -30,7 +30,9 @@ class Step:
 
     @property
     def shot(self) -> str | None:
-        return self.context.partition_key if self.context.has_partition_key else None
+        # a film-level asset in a shot's run (the edit job) has the run's partition key, not one of its own
+        partitioned = self.context.has_partition_key and self.context.assets_def.partitions_def is not None
+        return self.context.partition_key if partitioned else None
 
     def version(self, name: str, shot: str | None, is_source: bool) -> str:
         """The latest recorded version of an input; a clear error if it was never made."""

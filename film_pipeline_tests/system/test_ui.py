@@ -45,9 +45,16 @@ class UI:
 
     def runs(self) -> list[dict]:
         data = self.graphql('{ runsOrError(filter: {tags: [{key: "film", value: "mini"}]}) { ... on Runs { results {'
-                            ' jobName status tags { key value } } } } }')
-        return [{"job": r["jobName"], "status": r["status"], **{t["key"]: t["value"] for t in r["tags"]}}
+                            ' runId jobName status tags { key value } } } } }')
+        return [{"job": r["jobName"], "status": r["status"], "run_id": r["runId"], **{t["key"]: t["value"] for t in r["tags"]}}
                 for r in data["runsOrError"]["results"]]
+
+    def made_by(self, asset: str, partition: str | None = None) -> str:
+        """The run of the asset's (partition's) latest materialization."""
+        which = f'partitions: ["{partition}"], ' if partition else ""
+        data = self.graphql(f'{{ assetOrError(assetKey: {{path: ["mini", "{asset}"]}}) {{ ... on Asset {{'
+                            f' assetMaterializations({which}limit: 1) {{ runId }} }} }} }}')
+        return data["assetOrError"]["assetMaterializations"][0]["runId"]
 
 
 def processes_with(marker: str) -> list[str]:
@@ -99,23 +106,23 @@ def test_graphql_lists_the_films_assets_partitions_sensor_and_schedule(ui):
     assert [(s["name"], s["cronSchedule"]) for s in repository["schedules"]] == [("mini__nightly", "0 2 * * *")]
 
 
-def test_saving_an_edit_reruns_exactly_that_shot_then_the_cut(ui):
+def test_saving_an_edit_reruns_exactly_that_shot_then_the_cut_in_one_run(ui):
     film_dir = ui.home / "films" / "mini"
     saved = time.monotonic()
     edit_film(film_dir, lambda doc: shot(doc, "b").__setitem__("prompt", "a city street in the rain"))
     deadline = saved + 240
     while True:
         launched = [r for r in ui.runs() if r.get("launched_by") == "sensor" and r["job"] != "mini__observe_specs"]
-        if any(r["job"] == "mini__render_film" and r["status"] == "SUCCESS" for r in launched):
+        if any(r["job"] == "mini__render_shot_and_cut" and r["status"] == "SUCCESS" for r in launched):
             break
         assert not any(r["status"] == "FAILURE" for r in launched), launched
         assert time.monotonic() < deadline, f"no finished rerun after 240 s: {launched}\n{ui.log.read_text()[-3000:]}"
         time.sleep(1)
     print(f"\nedit saved -> the shot and the cut re-rendered, seen over GraphQL: {time.monotonic() - saved:.1f} s")
-    shots = [r for r in launched if r["job"] == "mini__render_shot"]
-    assert [(r.get("dagster/partition"), r["status"]) for r in shots] == [("b", "SUCCESS")], \
-        [(r.get("dagster/run_key"), r.get("dagster/partition")) for r in shots]
-    assert len([r for r in launched if r["job"] == "mini__render_film"]) == 1
+    # one shot changed: one run renders it and then the cut (no second launch, no tick between)
+    assert [(r["job"], r.get("dagster/partition"), r["status"]) for r in launched] == \
+        [("mini__render_shot_and_cut", "b", "SUCCESS")], [(r.get("dagster/run_key"), r["job"]) for r in launched]
+    assert ui.made_by("upscaled_clip", "b") == ui.made_by("final_cut") == launched[0]["run_id"]
 
 
 @pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"), reason="chromium is not installed (.ci/run installs it)")

@@ -12,6 +12,7 @@ from film_pipeline.defs import sensors
 from film_pipeline.defs.sensors import WatchCursor
 from film_pipeline.definitions import build_definitions
 from film_pipeline.home import get_instance
+from film_pipeline.records import latest_version
 from film_pipeline.defs.jobs import QUIET
 from film_pipeline.render import open_session, render_film
 from film_pipeline.settings import Settings
@@ -19,6 +20,7 @@ from film_pipeline.store import open_store
 from film_pipeline_tests.conftest import edit_film, shot
 
 SHOT_CHAIN = ["storyboard", "clip", "upscaled_clip"]
+CUT = ["final_cut", "script", "timeline_export"]  # what a prompt edit changes of the film
 
 
 class Watcher:
@@ -41,7 +43,7 @@ class Watcher:
         return data
 
     def requested(self, data) -> dict:
-        return {r.partition_key: sorted(k.path[-1] for k in r.asset_selection) for r in data.run_requests}
+        return {r.partition_key: sorted(k.path[-1] for k in r.asset_selection) for r in getattr(data, "run_requests", data)}
 
     def launch(self, data) -> None:
         for request in getattr(data, "run_requests", data):
@@ -51,7 +53,7 @@ class Watcher:
             assert result.success
 
 
-def test_the_sensor_requests_exactly_the_edited_shot_then_the_cut(rendered):
+def test_the_sensor_requests_exactly_the_edited_shot_then_the_cut_in_one_run(rendered):
     watcher = Watcher(rendered)
     first = watcher.tick()
     assert first.run_requests == [] and "up to date" in first.skip_message
@@ -59,24 +61,69 @@ def test_the_sensor_requests_exactly_the_edited_shot_then_the_cut(rendered):
 
     edit_film(rendered, lambda doc: shot(doc, "b").__setitem__("prompt", "a city street in the rain"))
     data = watcher.tick()
-    assert watcher.requested(data) == {"b": sorted(SHOT_CHAIN)}
-    assert data.run_requests[0].tags["launched_by"] == "sensor"
+    # the script lists every prompt: it is made again too
+    assert watcher.requested(data) == {"b": sorted(SHOT_CHAIN + CUT)}
+    (request,) = data.run_requests
+    assert request.job_name == watcher.graph.edit_job and request.tags["launched_by"] == "sensor"
     again = watcher.tick()  # the run is not done yet: the same run key, so the daemon does not ask twice
-    assert [r.run_key for r in again.run_requests] == [r.run_key for r in data.run_requests]
+    assert [r.run_key for r in again.run_requests] == [request.run_key]
 
-    request = data.run_requests[0]
     halfway = request.with_replaced_attrs(asset_selection=request.asset_selection[:1])  # the storyboard is done
+    assert halfway.asset_selection[0].path[-1] == "storyboard"
     watcher.launch([halfway])
-    rest = watcher.tick()  # what is left of the shot, not the whole shot again
-    assert watcher.requested(rest) == {"b": ["clip", "upscaled_clip"]} and rest.run_requests[0].run_key != request.run_key
+    rest = watcher.tick()  # what is left of the shot and the cut, not the whole shot again
+    assert watcher.requested(rest) == {"b": sorted(["clip", "upscaled_clip"] + CUT)}
+    assert rest.run_requests[0].run_key != request.run_key
 
-    watcher.launch(data)
-    cut = watcher.tick()
-    assert watcher.requested(cut) == {None: ["final_cut", "script", "timeline_export"]}  # the script lists every prompt
-    watcher.launch(cut)
+    watcher.launch(rest)
     done = watcher.tick()
     assert done.run_requests == [] and "up to date" in done.skip_message
     assert not WatchCursor.parse(watcher.cursor).pending
+
+
+def test_edits_to_two_shots_request_a_run_each_then_the_cut(rendered):
+    watcher = Watcher(rendered)
+    watcher.tick()
+    edit_film(rendered, lambda doc: (shot(doc, "b").__setitem__("prompt", "a city street in the rain"),
+                                     shot(doc, "c").__setitem__("prompt", "a lighthouse at dawn")))
+    shots = watcher.tick()
+    assert watcher.requested(shots) == {"b": sorted(SHOT_CHAIN), "c": sorted(SHOT_CHAIN)}
+    assert {r.job_name for r in shots.run_requests} == {watcher.graph.shot_job}
+    watcher.launch(shots)
+    cut = watcher.tick()
+    assert watcher.requested(cut) == {None: sorted(CUT)} and cut.run_requests[0].job_name == watcher.graph.film_job
+    watcher.launch(cut)
+    assert "up to date" in watcher.tick().skip_message
+
+
+def test_a_shot_that_fails_in_the_edit_run_leaves_the_cut_as_it_was(rendered, monkeypatch):
+    watcher = Watcher(rendered)
+    watcher.tick()
+    cut_before = latest_version(watcher.instance, watcher.graph.key("final_cut"), None, is_source=False)
+    edit_film(rendered, lambda doc: shot(doc, "b").__setitem__("prompt", "a city street in the rain"))
+    (request,) = watcher.tick().run_requests
+    from film_pipeline.stages import clip
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the motion model ran out of memory")
+
+    monkeypatch.setattr(clip, "render", broken)
+
+    def run(request) -> set[str]:
+        result = watcher.defs.resolve_job_def(request.job_name).execute_in_process(
+            instance=watcher.instance, partition_key="b", asset_selection=request.asset_selection, run_config=QUIET,
+            tags=request.tags, raise_on_error=False)
+        assert not result.success
+        return {event.materialization.asset_key.path[-1] for event in result.get_asset_materialization_events()}
+
+    made = run(request)  # the storyboard and the script (it needs no shot) are made; the cut waits
+    assert made == {"storyboard", "script"}
+    assert latest_version(watcher.instance, watcher.graph.key("final_cut"), None, is_source=False) == cut_before
+    (rest,) = watcher.tick().run_requests  # what is left is asked for once, under a key of its own
+    assert watcher.requested([rest]) == {"b": ["clip", "final_cut", "timeline_export", "upscaled_clip"]}
+    assert not run(rest) & {"final_cut", "timeline_export"}
+    again = watcher.tick()  # the same key: the daemon does not run it again before the next save
+    assert [r.run_key for r in again.run_requests] == [rest.run_key]
 
 
 def test_a_file_still_being_saved_is_not_read(rendered, monkeypatch):
@@ -87,7 +134,7 @@ def test_a_file_still_being_saved_is_not_read(rendered, monkeypatch):
     waiting = watcher.tick()
     assert waiting.run_requests == [] and "waiting for the save to finish" in waiting.skip_message
     watcher.settle_seconds = 0.0
-    assert watcher.requested(watcher.tick()) == {"b": sorted(SHOT_CHAIN)}
+    assert watcher.requested(watcher.tick()) == {"b": sorted(SHOT_CHAIN + CUT)}
 
 
 def test_a_save_during_the_tick_is_read_whole_on_the_next_tick(rendered, monkeypatch):
@@ -126,14 +173,14 @@ def test_a_shot_run_not_yet_started_is_not_requested_again_by_the_next_save(rend
     assert watcher.requested(watcher.tick()) == {"c": sorted(SHOT_CHAIN)}
 
 
-def test_a_narration_edit_requests_the_voice_then_soundtrack_and_cut(rendered):
+def test_a_narration_edit_requests_the_voice_then_soundtrack_and_cut_in_one_run(rendered):
     watcher = Watcher(rendered)
     watcher.tick()
     edit_film(rendered, lambda doc: shot(doc, "c").__setitem__("narration", "Good evening."))
     data = watcher.tick()
-    assert watcher.requested(data) == {"c": ["voiceover"]}
+    assert watcher.requested(data) == {"c": ["final_cut", "script", "soundtrack", "subtitles", "timeline_export", "voiceover"]}
     watcher.launch(data)
-    assert watcher.requested(watcher.tick()) == {None: ["final_cut", "script", "soundtrack", "subtitles", "timeline_export"]}
+    assert "up to date" in watcher.tick().skip_message
 
 
 def test_deleted_and_new_shots_update_the_partitions_and_keep_artifacts(rendered):
@@ -147,7 +194,7 @@ def test_deleted_and_new_shots_update_the_partitions_and_keep_artifacts(rendered
     edit_film(rendered, change)
     data = watcher.tick()
     assert sorted(watcher.instance.get_dynamic_partitions("mini__shots")) == ["a", "b", "d"]
-    assert watcher.requested(data) == {"d": sorted(SHOT_CHAIN + ["voiceover"])}
+    assert watcher.requested(data) == {"d": sorted(SHOT_CHAIN + ["voiceover", "soundtrack", "subtitles"] + CUT)}
     assert sorted(p.name for p in (open_store().root / "mini" / "clip" / "c").iterdir()) == kept
 
 
