@@ -7,7 +7,9 @@
   has nothing to be heard, and its silent soundtrack passes ("silent by design").
 - final_cut: its duration matches the script's timeline, it decodes end to end, and its mix is
   at the film's loudness target (±1 LU integrated, true peak under the ceiling) as an independent
-  meter (ffmpeg's `ebur128`, `peak=true`) reads the delivered AAC.
+  meter (ffmpeg's `ebur128`, `peak=true`) reads the delivered AAC. The meter's reading is kept
+  under FILM_HOME/cache/loudness by the digest of the cut's audio stream (its packets, read
+  without decoding), so a cut whose picture alone changed is not measured again.
 
 Each check reads the artifact the asset's latest materialization recorded, through the store
 (so a file whose sha256 no longer matches fails the check instead of passing unread). The
@@ -15,8 +17,12 @@ measuring functions are plain functions of a file, so the tests and `film` can u
 `defs/checks.py` makes each row of `CHECKS` a Dagster asset check.
 """
 
+import dataclasses
+import hashlib
 import json
+import os
 import subprocess
+import uuid
 import wave
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
-from film_pipeline.media import count_packets, ebur128, read_video, read_wav, run_ffmpeg
+from film_pipeline.home import film_home
+from film_pipeline.media import (Loudness, audio_stream_digest, count_packets, ebur128, ffmpeg_identity, read_video,
+                                 read_wav, run_ffmpeg)
 from film_pipeline.store import ArtifactStore, IntegrityError
 
 BLACK_LEVEL = 8.0        # mean 8-bit luma below this is black
@@ -33,6 +41,7 @@ CLIPPED_LEVEL = 0.999     # samples at or beyond this are clipped
 CLIPPED_SHARE = 0.001     # more than 0.1 % clipped samples fails
 SILENCE_PEAK = 1e-3       # a peak below this is silence
 LOUDNESS_TOLERANCE = 1.0  # LU either side of the target
+METER_VERSION = 1  # part of a kept reading's key: bump it when what `ebur128` returns changes
 
 
 @dataclass
@@ -120,10 +129,32 @@ def duration_matches(path: Path, expected_frames: int, fps: int) -> Finding:
     return Finding(frames == expected_frames, summary, {"frames": frames, "expected_frames": expected_frames})
 
 
-def loudness_on_target(path: Path, loudness: float, true_peak: float, silent: bool = False) -> Finding:
-    """The programme's integrated loudness within ±1 LU of `loudness` and its true peak at most
-    `true_peak`, as ffmpeg's ebur128 meter (4x oversampled true peak) reads the file's audio."""
+def meter_reading(path: Path, memo: Path | None = None) -> Loudness:
+    """ebur128's reading of the file's audio. With `memo`, the reading is kept there by the audio
+    stream's digest and the meter's binary: the meter's pass over a feature's whole programme takes
+    seconds, reading the stream's packets a fraction of that, and the same packets read the same."""
+    if memo is None:
+        return ebur128(path)
+    identity = f"{METER_VERSION}:{ffmpeg_identity()}:{audio_stream_digest(path)}"
+    kept = memo / f"{hashlib.sha256(identity.encode()).hexdigest()[:32]}.json"
+    try:
+        return Loudness(**json.loads(kept.read_text()))
+    except (OSError, ValueError, TypeError):
+        pass
     measured = ebur128(path)
+    memo.mkdir(parents=True, exist_ok=True)
+    partial = kept.with_name(f"{kept.stem}.{uuid.uuid4().hex}.partial")
+    partial.write_text(json.dumps(dataclasses.asdict(measured)))
+    os.replace(partial, kept)  # whole or absent, whichever check writes it
+    return measured
+
+
+def loudness_on_target(path: Path, loudness: float, true_peak: float, silent: bool = False,
+                       memo: Path | None = None) -> Finding:
+    """The programme's integrated loudness within ±1 LU of `loudness` and its true peak at most
+    `true_peak`, as ffmpeg's ebur128 meter (4x oversampled true peak) reads the file's audio
+    (`meter_reading`: with `memo`, a reading kept for the same audio stream)."""
+    measured = meter_reading(path, memo)
     metadata = {"loudness_lufs": round(measured.integrated, 2), "true_peak_dbtp": round(measured.true_peak, 2)
                 if measured.true_peak > -200 else -200.0, "loudness_range_lu": round(measured.range, 2),
                 "loudness_target": loudness, "true_peak_target": true_peak}
@@ -165,7 +196,7 @@ def _final_loudness(store: ArtifactStore, manifest: dict) -> Finding:
     if "loudness_target" not in info:
         return Finding(False, "this cut was not mastered (it predates loudness mastering): render it again")
     return loudness_on_target(_video(store, manifest), info["loudness_target"], info["true_peak_target"],
-                              silent=info.get("mastering") == "silent")
+                              silent=info.get("mastering") == "silent", memo=film_home() / "cache" / "loudness")
 
 
 def _final_duration(store: ArtifactStore, manifest: dict) -> Finding:

@@ -9,6 +9,8 @@ reader and writer below pass it to imageio-ffmpeg. (moviepy, used only by bench/
 baseline, starts its own.)
 """
 
+import hashlib
+import os
 import re
 import subprocess
 import wave
@@ -276,6 +278,27 @@ def ebur128(path: Path) -> Loudness:
     if not {"I", "LRA", "Peak"} <= set(found):
         raise RuntimeError(f"ffmpeg's ebur128 summary for {path} is not readable: {summary.strip()[:300]}")
     return Loudness(found["I"], found["Peak"], found["LRA"])
+
+
+def ffmpeg_identity() -> str:
+    """The ffmpeg binary's path, size and modification time: changes when ffmpeg is replaced,
+    without running it (for what is kept of its measurements)."""
+    binary = os.stat(FFMPEG)
+    return f"{FFMPEG}:{binary.st_size}:{binary.st_mtime_ns}"
+
+
+def audio_stream_digest(path: Path) -> str:
+    """sha256 of the file's first audio stream as muxed, read without decoding: ffmpeg's framemd5
+    of a stream copy lists its codec, sample rate, layout and extradata, then each packet's
+    timestamps, duration, side data and bytes (an MD5 each: FFmpeg's own regression tests compare
+    streams so, and a SHA-256 each makes the listing a third slower to write). Two files with the
+    same digest decode to the same samples."""
+    run = run_ffmpeg("-v", "error", "-i", str(path), "-map", "0:a:0", "-c", "copy", "-f", "framemd5", "-",
+                     capture_output=True)
+    if run.returncode:
+        raise RuntimeError(f"ffmpeg could not read the audio of {path}: "
+                           f"{without_ffmpeg_banner(run.stderr.decode(errors='replace'))}")
+    return hashlib.sha256(run.stdout).hexdigest()
 
 
 def loudnorm_measure(path: Path, loudness: float, true_peak: float) -> dict:
