@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO))
 
 from bench import goals  # noqa: E402
 from bench.films import edit_prompt, shot_id, write_film  # noqa: E402
-from bench.results import FILM, home_env, median, newest_cut_seconds, timed  # noqa: E402
+from bench.results import FILM, home_env, median, newest_cut_seconds, this_machine, timed  # noqa: E402
 
 SAVED = REPO / "bench" / "feature_length.json"
 
@@ -114,7 +114,7 @@ def main() -> None:
     print(f"{args.start_shots} shots: plan, and the first step of a render ...", flush=True)
     with tempfile.TemporaryDirectory(prefix="film-start-") as root:
         start = start_seconds(args.start_shots, Path(root))
-    result = {"date": datetime.date.today().isoformat(), "commit": commit(), "home": str(home), "row": row,
+    result = {"date": datetime.date.today().isoformat(), "commit": commit(), "machine": this_machine(), "home": str(home), "row": row,
               "start": start, "first_render_commit": saved.get("first_render_commit") if args.again else commit()}
     SAVED.write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result, indent=1))

@@ -193,14 +193,19 @@ def cut_assembly(shots: int, runs: int, root: Path) -> list[dict]:
 
 # ---- RESULTS.md --------------------------------------------------------------------------------
 
-def machine() -> list[str]:
+def this_machine() -> str:
+    """Cores, CPU model and memory: figures from two machines are not compared (bench/feature_length.json keeps it)."""
     memory = next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
+    return f"{os.cpu_count()} cores ({cpu}), {int(memory) / 1024 / 1024:.1f} GiB memory"
+
+
+def machine() -> list[str]:
     from film_pipeline.media import run_ffmpeg
     ffmpeg = run_ffmpeg("-version", capture_output=True, text=True).stdout.split()[2]
     versions = ", ".join(f"{name} {metadata.version(name)}" for name in ("dagster", "torch", "diffusers", "transformers", "moviepy"))
-    return [f"- Machine: {os.cpu_count()} cores ({cpu}), {int(memory) / 1024 / 1024:.1f} GiB memory, no GPU used",
+    return [f"- Machine: {this_machine()}, no GPU used",
             f"- Software: Python {platform.python_version()}, {versions}, ffmpeg {ffmpeg}",
             f"- Date: {datetime.date.today().isoformat()}"]
 
@@ -221,10 +226,12 @@ def goal_rows(rows: list[dict], orchestra: dict, cuts: list[dict], floor: float,
     for step in ("noop", "plan", "status"):
         goal(f"no-op `film {'render' if step == 'noop' else step}` at {small['shots']} shots ≤ 2.5× the import floor "
              f"({floor:.2f} s)", f"{small[step]:.2f} s = {small[step] / floor:.2f}×", small[step] <= 2.5 * floor)
+    elsewhere = " (measured on another machine: no verdict)" if large.get("elsewhere") else ""
     if large is not small:
         for step in ("noop", "plan", "status"):
             goal(f"no-op `film {'render' if step == 'noop' else step}` at {large['shots']} shots ≤ 2× the {small['shots']}-shot "
-                 f"time, peak ≤ 600 MiB", f"{large[step]:.2f} s = {large[step] / small[step]:.2f}×, {large[f'{step}_mb']:.0f} MiB",
+                 f"time, peak ≤ 600 MiB{elsewhere}", f"{large[step]:.2f} s = {large[step] / small[step]:.2f}×, "
+                 f"{large[f'{step}_mb']:.0f} MiB", None if elsewhere else
                  large[step] <= 2 * small[step] and large[f"{step}_mb"] <= 600)
     if "runs_added" in small:
         goal("`film plan` and `film status` add no runs to the UI", f"{small['runs_added']} run(s) added",
@@ -237,8 +244,10 @@ def goal_rows(rows: list[dict], orchestra: dict, cuts: list[dict], floor: float,
                  f"{ratio:.3f} (goal {target:.3f})", ratio <= target)
     by_size = {r["shots"]: r for r in edits}
     for big in (n for n in (512, 2000) if n in by_size and 8 in by_size):
-        goal(f"an edit at {big} shots ≤ 1.5× the same edit at 8", f"{by_size[big]['edit']:.1f} s vs {by_size[8]['edit']:.1f} s "
-             f"= {by_size[big]['edit'] / by_size[8]['edit']:.2f}×", by_size[big]["edit"] <= 1.5 * by_size[8]["edit"])
+        apart = " (measured on another machine: no verdict)" if by_size[big].get("elsewhere") else ""
+        goal(f"an edit at {big} shots ≤ 1.5× the same edit at 8{apart}", f"{by_size[big]['edit']:.1f} s vs "
+             f"{by_size[8]['edit']:.1f} s = {by_size[big]['edit'] / by_size[8]['edit']:.2f}×",
+             None if apart else by_size[big]["edit"] <= 1.5 * by_size[8]["edit"])
     goal(f"`film render` / plain loop ≤ 1.10 at {orchestra['shots']} shots", f"{orchestra['ratio']:.2f}",
          orchestra["ratio"] <= 1.10)
     for row in cuts[:2]:
@@ -267,7 +276,10 @@ def report(rows: list[dict], orchestra: dict, cuts: list[dict], runs: int, took:
                 f"{feature['date']}, commit {feature['commit']}; "
                 + (f"its first render at commit {feature['first_render_commit']}), " if feature.get("first_render_commit")
                    else "its first render was not timed in one piece: it ran across several commits), ")
-                + "measured apart because its first render takes about an hour.", ""] if feature else []),
+                + "measured apart because its first render takes about an hour"
+                + (f", on another machine ({feature.get('machine') or 'not recorded'}): the verdicts that compare it "
+                   "with the smaller films here are left out." if feature.get("machine") != this_machine() else ", on this machine."),
+                ""] if feature else []),
              f"Each `film` command runs as its own process, as a user runs it. Medians of {runs} runs, except a film's "
              "first render (once per size). Generated films (`bench/films.py`): shots of 1 s at 12 fps, 64×36 "
              "rendered and upscaled ×2, preview profile, narration on every 4th shot, a crossfade after every 4th shot.", ""]
@@ -313,11 +325,12 @@ def report(rows: list[dict], orchestra: dict, cuts: list[dict], runs: int, took:
                   "| first render (s) | one prompt edit, `film render` (s) | `film ui` boot (s) | save → the shot rerun in the UI (s) "
                   "| save → the new cut in the UI (s) |", "|---|---|---|---|---|",
                   f"| {demo['first']:.1f} | {demo['edit']:.1f} | {demo['ui_boot']:.1f} | {demo['ui_shot']:.1f} | {demo['ui_cut']:.1f} |"]
-    if len(rows) < 2:
+    comparable = [row for row in rows if not row.get("elsewhere")]  # sizes from another machine make no growth
+    if len(comparable) < 2:
         return "\n".join(lines) + "\n"
     lines += ["", "Growth between the two largest sizes, as an exponent of the shot count (1 = linear; a fixed start-up "
               "cost pulls it under 1):", "", "| step | time exponent | memory exponent | verdict |", "|---|---|---|---|"]
-    small, large = rows[-2], rows[-1]
+    small, large = comparable[-2:]
     factor = math.log(large["shots"] / small["shots"])
     for step in (s for s in ("full", "plan", "status", "noop") if small.get(s) and large.get(s)):
         time_k = math.log(large[step] / small[step]) / factor
@@ -359,7 +372,7 @@ def main() -> None:
         rows = [film_at_size(n, args.runs, n in incremental, Path(root), count_runs=n == sizes[0],
                              partitions_page=n == sizes[-1] and not feature) for n in sizes]
         if feature and feature["row"]["shots"] not in sizes:
-            rows.append(feature["row"])
+            rows.append({**feature["row"], **({} if feature.get("machine") == this_machine() else {"elsewhere": True})})
         demo = None
         if not args.no_demo:
             print("5. the demo film", flush=True)
