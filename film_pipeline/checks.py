@@ -20,9 +20,7 @@ measuring functions are plain functions of a file, so the tests and `film` can u
 import dataclasses
 import hashlib
 import json
-import os
 import subprocess
-import uuid
 import wave
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from film_pipeline.home import film_home
+from film_pipeline.home import film_home, keep_in_cache
 from film_pipeline.media import (Loudness, audio_stream_digest, count_packets, ebur128, ffmpeg_identity, read_video,
                                  read_wav, run_ffmpeg)
 from film_pipeline.store import ArtifactStore, IntegrityError
@@ -142,10 +140,7 @@ def meter_reading(path: Path, memo: Path | None = None) -> Loudness:
     except (OSError, ValueError, TypeError):
         pass
     measured = ebur128(path)
-    memo.mkdir(parents=True, exist_ok=True)
-    partial = kept.with_name(f"{kept.stem}.{uuid.uuid4().hex}.partial")
-    partial.write_text(json.dumps(dataclasses.asdict(measured)))
-    os.replace(partial, kept)  # whole or absent, whichever check writes it
+    keep_in_cache(json.dumps(dataclasses.asdict(measured)), kept)
     return measured
 
 

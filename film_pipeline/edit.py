@@ -9,7 +9,6 @@ the subtitles as a soft track, in a fast-start MP4 whose H.264 stream carries it
 
 import hashlib
 import json
-import os
 import shutil
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +20,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from film_pipeline.backends import CueRequest
 from film_pipeline.film import Delivery, derived_seed
+from film_pipeline.home import keep_in_cache
 from film_pipeline.media import (WavWriter, ebur128, loudnorm_apply, loudnorm_measure, read_video, read_wav, run_ffmpeg,
                                  scale_audio, wav_shape, write_alpha_video, write_master)
 from film_pipeline.store import sha256_file
@@ -256,7 +256,7 @@ def write_title_overlay(card: Image.Image, frames: int, fps: int, size: tuple[in
         return
     write_alpha_video(out, title_overlay(card, frames), fps, size)
     if kept is not None:
-        _keep_copy(out, kept)
+        keep_in_cache(out, kept)
 
 
 def title_frames(placements: list[Placement], fps: int) -> int:
@@ -349,8 +349,8 @@ def _delivered_audio(soundtrack: Path, audio: Path, seconds: float, delivery: De
     except (OSError, ValueError):
         pass
     measured = _deliver_audio(soundtrack, audio, seconds, delivery, work)
-    _keep_copy(audio, kept)
-    _keep_copy(json.dumps(measured), facts)  # written last: it says the AAC beside it is whole
+    keep_in_cache(audio, kept)
+    keep_in_cache(json.dumps(measured), facts)  # written last: it says the AAC beside it is whole
     return measured
 
 
@@ -529,24 +529,8 @@ def segment_key(clips: list[tuple[Placement, Path]], segment: Segment, first: in
 def _keep(path: Path, cached: Path, poster: Path | None) -> None:
     """Put a new segment (and the poster made from it) in the cache, the poster first: a segment
     found there has its poster."""
-    if poster is None or _keep_copy(poster, cached.with_suffix(".poster.png")):
-        _keep_copy(path, cached)
-
-
-def _keep_copy(source: Path | str, kept: Path) -> bool:
-    """Put a file (or, given a str, that text) into the cache atomically: no reader sees half of
-    it. A cache that cannot be written is only a cache (False)."""
-    try:
-        kept.parent.mkdir(parents=True, exist_ok=True)
-        partial = kept.with_name(f"{kept.name}.{os.getpid()}.part")
-        if isinstance(source, str):
-            partial.write_text(source)
-        else:
-            shutil.copyfile(source, partial)
-        os.replace(partial, kept)
-        return True
-    except OSError:
-        return False
+    if poster is None or keep_in_cache(poster, cached.with_suffix(".poster.png")):
+        keep_in_cache(path, cached)
 
 
 def _saving(pictures: Iterator[np.ndarray], index: int, path: Path) -> Iterator[np.ndarray]:

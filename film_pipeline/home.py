@@ -18,6 +18,7 @@ FILM_HOME itself a file) and `read_state` a state file that is not what film wro
 import json
 import os
 import shutil
+import uuid
 from pathlib import Path
 
 from film_pipeline.film import film_location, film_slug
@@ -202,3 +203,19 @@ def discover_films() -> list[Path]:
         if (path / "film.yaml").exists():
             found.setdefault(slug, path)
     return list(found.values())
+
+
+def keep_in_cache(source: Path | str, kept: Path) -> bool:
+    """Put a file (or, given a str, that text) into a cache under FILM_HOME/cache atomically: no
+    reader sees half of it. A cache that cannot be written is only a cache (False)."""
+    try:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        partial = kept.with_name(f"{kept.name}.{uuid.uuid4().hex}.part")  # unique: threads write the same key too
+        if isinstance(source, str):
+            partial.write_text(source)
+        else:
+            shutil.copyfile(source, partial)
+        os.replace(partial, kept)
+        return True
+    except OSError:
+        return False

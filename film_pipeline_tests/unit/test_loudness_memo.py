@@ -79,6 +79,9 @@ def test_a_damaged_reading_is_measured_again_and_a_file_without_sound_is_an_erro
     kept.write_text("{\"integrated\": ")  # a reading cut short
     assert meter_reading(first, memo) == reading and len(meter_calls) == 2
     assert list(memo.iterdir()) == [kept], "a partial file was left behind"
+    blocked = tmp_path / "not_a_folder"
+    blocked.write_text("a file where the cache would go")
+    assert meter_reading(first, blocked) == reading, "a cache that cannot be written is only a cache"
     silent = tmp_path / "picture_only.mp4"
     run_ffmpeg("-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=s=64x36:r=8:d=1", "-c:v", "libx264", str(silent),
                check=True)
