@@ -210,6 +210,9 @@ def machine() -> list[str]:
             f"- Date: {datetime.date.today().isoformat()}"]
 
 
+ELSEWHERE = " (measured on another machine: no verdict)"  # a row with "elsewhere": a figure from another machine
+
+
 def verdict(met: bool) -> str:
     return "**met**" if met else "**missed**"
 
@@ -226,7 +229,7 @@ def goal_rows(rows: list[dict], orchestra: dict, cuts: list[dict], floor: float,
     for step in ("noop", "plan", "status"):
         goal(f"no-op `film {'render' if step == 'noop' else step}` at {small['shots']} shots ≤ 2.5× the import floor "
              f"({floor:.2f} s)", f"{small[step]:.2f} s = {small[step] / floor:.2f}×", small[step] <= 2.5 * floor)
-    elsewhere = " (measured on another machine: no verdict)" if large.get("elsewhere") else ""
+    elsewhere = ELSEWHERE if large.get("elsewhere") else ""
     if large is not small:
         for step in ("noop", "plan", "status"):
             goal(f"no-op `film {'render' if step == 'noop' else step}` at {large['shots']} shots ≤ 2× the {small['shots']}-shot "
@@ -245,7 +248,7 @@ def goal_rows(rows: list[dict], orchestra: dict, cuts: list[dict], floor: float,
                  f"{ratio:.3f} (goal {target:.3f})", ratio <= target)
     by_size = {r["shots"]: r for r in edits}
     for big in (n for n in (512, 2000) if n in by_size and 8 in by_size):
-        apart = " (measured on another machine: no verdict)" if by_size[big].get("elsewhere") else ""
+        apart = ELSEWHERE if by_size[big].get("elsewhere") else ""
         goal(f"an edit at {big} shots ≤ 1.5× the same edit at 8{apart}", f"{by_size[big]['edit']:.1f} s" + (
              "" if apart else f" vs {by_size[8]['edit']:.1f} s = {by_size[big]['edit'] / by_size[8]['edit']:.2f}×"),
              None if apart else by_size[big]["edit"] <= 1.5 * by_size[8]["edit"])
@@ -279,7 +282,7 @@ def report(rows: list[dict], orchestra: dict, cuts: list[dict], runs: int, took:
                    else "its first render was not timed in one piece: it ran across several commits), ")
                 + "measured apart because its first render takes about an hour"
                 + (f", on another machine ({feature.get('machine') or 'not recorded'}): the verdicts that compare it "
-                   "with the smaller films here are left out." if feature.get("machine") != this_machine() else ", on this machine."),
+                   "with the smaller films here are left out." if any(row.get("elsewhere") for row in rows) else ", on this machine."),
                 ""] if feature else []),
              f"Each `film` command runs as its own process, as a user runs it. Medians of {runs} runs, except a film's "
              "first render (once per size). Generated films (`bench/films.py`): shots of 1 s at 12 fps, 64×36 "
