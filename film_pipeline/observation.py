@@ -7,10 +7,16 @@ store (a step reads its spec by version), and writes observations for those alon
 and outside any run: a no-op render writes nothing, `film plan` and `film status` add nothing to
 the UI's run list, and a feature's first render records thousands of observations in one
 transaction.
+
+A render records the specs of shots never rendered later, each chunk just before its shot's run
+(`SpecBacklog`): whether such a shot is missing does not depend on its specs, and a
+10,000-shot film's first render would otherwise save 40,000 specs before it starts its first shot.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from itertools import islice
 
 import dagster as dg
 
@@ -18,13 +24,24 @@ from film_pipeline.dagster_internals import latest_versions_by_partition, store_
 from film_pipeline.defs.film_graph import FilmGraph
 from film_pipeline.expansion import expand_film
 from film_pipeline.film import Film
-from film_pipeline.graph import SOURCES
+from film_pipeline.graph import SHOT_ASSETS, SOURCES
 from film_pipeline.records import DATA_VERSION_TAG, latest_version
 from film_pipeline.specs import SHOT_SPECS, character_spec, film_spec, score_spec, version_of
 from film_pipeline.store import ArtifactStore, artifact_key
 
 FILM_LEVEL_SPECS = {"score_spec": score_spec, "character_spec": character_spec}
 SAVING_THREADS = 16
+FIRST_CHUNK = 8  # shots whose deferred specs are recorded before the first shot's run; chunks then double
+LARGEST_CHUNK = 1024
+
+
+@dataclass(frozen=True)
+class SpecChange:
+    """A spec whose version is not the one the instance recorded last."""
+    source: str
+    shot: str | None
+    spec: dict
+    version: str
 
 
 def source_specs(name: str, film: Film, profile: str, store: ArtifactStore,
@@ -41,9 +58,10 @@ def source_specs(name: str, film: Film, profile: str, store: ArtifactStore,
     return {shot.id: SHOT_SPECS[name](film, shot, profile) for shot in film.shots if shot.id in wanted}
 
 
-def save_spec(store: ArtifactStore, slug: str, name: str, shot: str | None, spec: dict) -> str:
+def save_spec(store: ArtifactStore, slug: str, name: str, shot: str | None, spec: dict,
+              version: str | None = None) -> str:
     """Store the spec under its version (once) and return the version."""
-    version = version_of(spec)
+    version = version or version_of(spec)
     key = artifact_key(slug, name, shot, version, "json")
     if not store.exists(key):
         store.put_json(key, spec)
@@ -62,24 +80,90 @@ def recorded_specs(instance: dg.DagsterInstance, graph: FilmGraph) -> dict[tuple
     return found
 
 
-def record_specs(instance: dg.DagsterInstance, graph: FilmGraph, film: Film, profile: str,
-                 store: ArtifactStore) -> list[tuple[str, str | None]]:
-    """Observe film.yaml as written now; returns the (source, shot) whose version changed."""
+def changed_specs(instance: dg.DagsterInstance, graph: FilmGraph, film: Film, profile: str,
+                  store: ArtifactStore) -> list[SpecChange]:
+    """The specs of film.yaml as written now whose versions the instance has not recorded last
+    (the registered shots' ones, and the film's)."""
     shots = instance.get_dynamic_partitions(graph.partitions.name)
     recorded = recorded_specs(instance, graph)
-    changed, observations, specs = [], [], []
+    changes = []
     for source in SOURCES:
         for shot, spec in source_specs(source.name, film, profile, store, shots).items():
             version = version_of(spec)
-            if recorded.get((source.name, shot)) == version:
-                continue
-            specs.append((source.name, shot, spec))
-            changed.append((source.name, shot))
-            observations.append(dg.AssetObservation(graph.key(source.name), partition=shot,
-                                                    tags={DATA_VERSION_TAG: version}))
+            if recorded.get((source.name, shot)) != version:
+                changes.append(SpecChange(source.name, shot, spec, version))
+    return changes
+
+
+def record(instance: dg.DagsterInstance, graph: FilmGraph, store: ArtifactStore, changes: list[SpecChange]) -> None:
+    """Save the specs, then record their versions, in one batch."""
+    if not changes:
+        return
     # every spec is in the store, durably, before an observation names its version (a step reads it
     # by version); saved side by side (uploads, on S3) and synced together: thousands at a first render
     with store.synced_together(), ThreadPoolExecutor(max_workers=SAVING_THREADS) as pool:
-        list(pool.map(lambda item: save_spec(store, graph.slug, *item), specs))
-    store_observations(instance, observations)
-    return changed
+        list(pool.map(lambda c: save_spec(store, graph.slug, c.source, c.shot, c.spec, c.version), changes))
+    store_observations(instance, [dg.AssetObservation(graph.key(c.source), partition=c.shot,
+                                                      tags={DATA_VERSION_TAG: c.version}) for c in changes])
+
+
+def record_specs(instance: dg.DagsterInstance, graph: FilmGraph, film: Film, profile: str,
+                 store: ArtifactStore, later: Collection[str] = ()) -> "SpecBacklog":
+    """Observe film.yaml as written now. The changed specs of the shots in `later` are not recorded
+    yet: they are returned, in film order, for the render to record before each shot's run."""
+    changes = changed_specs(instance, graph, film, profile, store)
+    deferred = set(later)
+    record(instance, graph, store, [c for c in changes if c.shot not in deferred])
+    by_shot: dict[str, list[SpecChange]] = {}
+    for change in changes:
+        if change.shot in deferred:
+            by_shot.setdefault(change.shot, []).append(change)
+    order = [shot.id for shot in film.shots]
+    return SpecBacklog({shot: by_shot[shot] for shot in order if shot in by_shot},
+                       lambda batch: record(instance, graph, store, batch))
+
+
+def never_rendered(instance: dg.DagsterInstance, graph: FilmGraph, shots: Iterable[str]) -> set[str]:
+    """The shots of which no asset was ever materialized (one query per per-shot asset)."""
+    rendered = set()
+    for name in SHOT_ASSETS:
+        rendered.update(latest_versions_by_partition(instance, graph.key(name)))
+    return {shot for shot in shots if shot not in rendered}
+
+
+class SpecBacklog:
+    """Spec changes of shots never rendered, recorded in film order a chunk of shots at a time, each
+    chunk before the run of its first shot. Chunks double from FIRST_CHUNK shots to LARGEST_CHUNK,
+    so the first shot starts after a few dozen specs and a feature records in a few dozen batches
+    (one store sync and one database transaction each)."""
+
+    def __init__(self, pending: dict[str, list[SpecChange]], record_batch: Callable[[list[SpecChange]], None]):
+        self._pending, self._record = dict(pending), record_batch
+        self._chunk = FIRST_CHUNK
+
+    def __len__(self) -> int:
+        return sum(len(changes) for changes in self._pending.values())
+
+    def shots(self) -> list[str]:
+        return list(self._pending)
+
+    def before_run(self, shot: str | None) -> None:
+        """Record `shot`'s specs, with the next chunk's, unless they are recorded; a film-level run
+        (`shot` None) needs every shot's, so it records all that remain."""
+        if shot is None:
+            self.record_all()
+        elif shot in self._pending:
+            shots = [shot] + [s for s in islice(self._pending, self._chunk) if s != shot][:self._chunk - 1]
+            self._record_shots(shots)
+            self._chunk = min(self._chunk * 2, LARGEST_CHUNK)
+
+    def record_all(self) -> None:
+        self._record_shots(list(self._pending))
+
+    def _record_shots(self, shots: list[str]) -> None:
+        if not shots:
+            return
+        batch = [change for shot in shots for change in self._pending[shot]]
+        self._record(batch)
+        for shot in shots:
+            del self._pending[shot]

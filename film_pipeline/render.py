@@ -1,7 +1,8 @@
 """Bringing a film up to date through the persistent Dagster instance the UI reads.
 
 `render_film` validates film.yaml, registers new shots and retires deleted ones, observes the
-spec sources, asks the planner what is stale or missing, and executes the plan's run requests
+spec sources (a shot never rendered is observed just before its run, so a feature's first render
+starts at once), asks the planner what is stale or missing, and executes the plan's run requests
 (one run per shot, then one for script, soundtrack and final cut): in this process, so models
 stay loaded across shots, or, with FILM_BROKER set, several runs at once whose steps the Celery
 workers execute (film_pipeline.workers). A shot that fails does not stop the others; the
@@ -11,8 +12,8 @@ film-level run waits until every shot is good. Only one render runs per $FILM_HO
 import fcntl
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Collection, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ from film_pipeline.film import Film, load_film
 from film_pipeline.graph import needs_every_shot
 from film_pipeline.home import REPO_ROOT, film_home, get_instance, register_film
 from film_pipeline.integrity import StoredArtifacts
+from film_pipeline.observation import SpecBacklog, never_rendered
 from film_pipeline.planning import Plan, forced_steps, forced_tag, plan_film
 from film_pipeline.profiles import ProfileError, profile_names
 from film_pipeline.records import IN_PROGRESS, NOT_FINISHED
@@ -99,8 +101,10 @@ def open_session(film_dir: Path | str, profile: str | None = None) -> Session:
     return Session(film, FilmGraph.of(film.path.parent), get_instance(), Settings.from_env(profile or ""))
 
 
-def observe_specs(session: Session) -> None:
-    observe(session.instance, session.graph, session.profile)
+def observe_specs(session: Session, later: Collection[str] = ()) -> SpecBacklog:
+    """Record the spec versions of film.yaml as the session read it (what it plans with), but those
+    of the shots in `later`: the backlog returned records them."""
+    return observe(session.instance, session.graph, session.profile, later, film=session.film)
 
 
 def current_plan(film_dir: Path | str, profile: str | None = None) -> tuple[Session, Plan]:
@@ -151,8 +155,10 @@ def render_film(film_dir: Path | str, profile: str | None = None,
         forced = forced_steps(session.film, list(force))
         release_abandoned_runs(session.instance)
         register_film(session.film.path.parent)
-        sync_shot_partitions(session.instance, session.graph.partitions.name, [s.id for s in session.film.shots])
-        observe_specs(session)
+        shots = [s.id for s in session.film.shots]
+        sync_shot_partitions(session.instance, session.graph.partitions.name, shots)
+        # a shot never rendered is missing whatever its specs say: they are recorded before its run
+        backlog = observe_specs(session, later=never_rendered(session.instance, session.graph, shots))
         plan = plan_session(session, forced)
         if on_plan:
             on_plan(plan)
@@ -163,18 +169,21 @@ def render_film(film_dir: Path | str, profile: str | None = None,
         workers = session.workers
         in_flight = workers.runs_in_flight(require_workers(workers)) if workers.enabled and requests else 1
         with progress.listening(on_step):
-            _execute(session, requests, in_flight, result, on_run)
+            _execute(session, requests, in_flight, result, on_run, backlog.before_run)
         _raise_if_interrupted(result)
+        backlog.record_all()  # shots left unrendered (a failure, a run in flight) are observed all the same
         result.final_cut = None if result.failures or result.skipped else final_cut_path(session)
         result.subtitles = subtitles_paths(session) if result.final_cut else None
         return result
 
 
 def _execute(session: Session, requests: list[dg.RunRequest], in_flight: int, result: RenderResult,
-             on_run: Callable[[str, int], None] | None) -> None:
-    """The shot runs, then the film's run (without what needs every shot, if a shot failed)."""
+             on_run: Callable[[str, int], None] | None, before_run: Callable[[str | None], None]) -> None:
+    """The shot runs, then the film's run (without what needs every shot, if a shot failed);
+    `before_run(shot)` (None: the film's run) comes before each run starts."""
     film_requests = [r for r in requests if r.partition_key is None]
-    for request, outcome in _runs(session, [r for r in requests if r.partition_key is not None], in_flight):
+    shot_requests = [r for r in requests if r.partition_key is not None]
+    for request, outcome in _runs(session, shot_requests, in_flight, before_run):
         _record(outcome, result)
         _raise_if_interrupted(result)  # Ctrl-C stops the render, not only the step it landed in
         if on_run:
@@ -186,6 +195,7 @@ def _execute(session: Session, requests: list[dg.RunRequest], in_flight: int, re
             if not keep:
                 break
             request = request.with_replaced_attrs(asset_selection=keep)
+        before_run(None)
         _record(_run(session, request), result)
         if on_run:
             on_run("film", len(request.asset_selection))
@@ -252,22 +262,35 @@ def release_abandoned_runs(instance: dg.DagsterInstance) -> None:
                 storage.free_concurrency_slots_for_run(slot.run_id)
 
 
-def _runs(session: Session, requests: list[dg.RunRequest],
-          in_flight: int) -> Iterator[tuple[dg.RunRequest, RunOutcome]]:
+def _runs(session: Session, requests: list[dg.RunRequest], in_flight: int,
+          before_run: Callable[[str | None], None]) -> Iterator[tuple[dg.RunRequest, RunOutcome]]:
     """Each shot run as it ends: one after another in this process (models stay loaded), or, with
-    FILM_BROKER set, `in_flight` at once, their steps spread over the Celery workers."""
+    FILM_BROKER set, `in_flight` at once, their steps spread over the Celery workers. Each run
+    starts (is submitted) after `before_run(shot)`."""
     if not session.workers.enabled:
         for request in requests:
+            before_run(request.partition_key)
             yield request, _run(session, request)
         return
     # a process per orchestrating run: Dagster's run setup reconfigures logging, which deadlocks
     # two runs in threads of one process; spawned, not forked, as the process holds threads
-    with ProcessPoolExecutor(max_workers=max(1, min(in_flight, len(requests))),
-                             mp_context=multiprocessing.get_context("spawn")) as pool:
-        running = {pool.submit(_run_on_workers, request, session.graph.slug, session.profile): request
-                   for request in requests}
-        for done in as_completed(running):
-            yield running[done], done.result()
+    waiting, running, slots = iter(requests), {}, max(1, min(in_flight, len(requests)))
+    with ProcessPoolExecutor(max_workers=slots, mp_context=multiprocessing.get_context("spawn")) as pool:
+
+        def start_next() -> None:
+            request = next(waiting, None)
+            if request is not None:
+                before_run(request.partition_key)
+                running[pool.submit(_run_on_workers, request, session.graph.slug, session.profile)] = request
+
+        for _ in range(slots):
+            start_next()
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                request = running.pop(future)
+                start_next()
+                yield request, future.result()
 
 
 def _run(session: Session, request: dg.RunRequest) -> RunOutcome:

@@ -62,13 +62,19 @@ class _Builder:
 
     def __init__(self):
         self.constructor = YAML(typ="rt").constructor
+        # each distinct plain scalar built once: a feature repeats `duration: 1.0` thousands of
+        # times, and ruamel builds one in about 50 µs (the values are immutable numbers and flags)
+        self.built: dict[tuple[str, str], Any] = {}
 
     def value(self, node: yaml.Node) -> Any:
         if isinstance(node, yaml.ScalarNode):
             if node.tag == STR:
                 return node.value
             if node.tag in (NULL, BOOL, INT, FLOAT):
-                return self.constructor.construct_object(RuamelScalar(node.tag, node.value))
+                key = (node.tag, node.value)
+                if key not in self.built:
+                    self.built[key] = self.constructor.construct_object(RuamelScalar(node.tag, node.value))
+                return self.built[key]
             raise NotFast(f"tag {node.tag}")
         if isinstance(node, yaml.SequenceNode) and node.tag == SEQ:
             return [self.value(item) for item in node.value]

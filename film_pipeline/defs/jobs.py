@@ -2,12 +2,18 @@
 what is stored), and
 observing film.yaml in-process: what `film render`, the sensor and the schedule all start with."""
 
+from collections.abc import Collection
+from typing import TYPE_CHECKING
+
 import dagster as dg
 
 from film_pipeline.defs.film_graph import FilmGraph
 from film_pipeline.graph import FILM_ASSETS, SHOT_ASSETS
 from film_pipeline.settings import Settings
 from film_pipeline.workers import executor_def
+
+if TYPE_CHECKING:
+    from film_pipeline.film import Film
 
 # Dagster still records every log line in the instance (the UI shows them); terminals stay quiet.
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
@@ -44,10 +50,12 @@ def job_definitions(graph: FilmGraph, settings: Settings) -> list:
     ]
 
 
-def observe(instance: dg.DagsterInstance, graph: FilmGraph, profile: str = "") -> list:
-    """Record the spec versions of film.yaml as written now, in this process and without a run
-    (`observation.record_specs`); the (source, shot) pairs that changed. The observe job stays for
-    the UI's own Observe button and records the same versions."""
+def observe(instance: dg.DagsterInstance, graph: FilmGraph, profile: str = "", later: Collection[str] = (),
+            film: "Film | None" = None):
+    """Record the spec versions of film.yaml as written now (or as `film`, already read, says), in
+    this process and without a run (`observation.record_specs`), except the changed specs of the
+    shots in `later`: the backlog returned records them (a render, before each shot's run). The
+    observe job stays for the UI's own Observe button and records the same versions."""
     from film_pipeline.film import load_film
     from film_pipeline.observation import record_specs
     from film_pipeline.store import open_store
@@ -56,9 +64,9 @@ def observe(instance: dg.DagsterInstance, graph: FilmGraph, profile: str = "") -
     from film_pipeline.home import film_home
     from film_pipeline.store.s3 import StoreAuthError, StoreUnavailableError
 
-    film = load_film(graph.film_dir)
+    film = film or load_film(graph.film_dir)
     try:
-        return record_specs(instance, graph, film, profile or film.profile, open_store())
+        return record_specs(instance, graph, film, profile or film.profile, open_store(), later)
     except (StoreUnavailableError, StoreAuthError):
         raise  # the store's fault, not film.yaml's: `film` says so with its own exit code
     except Exception as error:

@@ -17,7 +17,7 @@ def test_stale_statuses_say_fresh_then_stale_with_the_input_that_changed(rendere
     storyboard = session.graph.key("storyboard")
     assert internals.StaleStatuses(session.instance, asset_graph).status(storyboard, "b") == "fresh"
     edit_film(rendered, lambda doc: shot(doc, "b").__setitem__("prompt", "a city street in the rain"))
-    observe_specs(session)
+    observe_specs(open_session(rendered))  # a session observes film.yaml as it read it
     statuses = internals.StaleStatuses(session.instance, asset_graph)
     assert statuses.status(storyboard, "b") == "stale"
     assert statuses.root_causes(storyboard, "b") == [("visual_spec", "has a new data version")]
