@@ -15,12 +15,9 @@ again after a change to the code. Writes bench/feature_length.json.
 import argparse
 import datetime
 import json
-import os
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -28,7 +25,7 @@ sys.path.insert(0, str(REPO))
 
 from bench import goals  # noqa: E402
 from bench.films import edit_prompt, shot_id, write_film  # noqa: E402
-from bench.results import FILM, home_env, median, newest_cut_seconds, this_machine, timed  # noqa: E402
+from bench.results import FILM, home_env, median, newest_cut_seconds, start_seconds, this_machine, timed  # noqa: E402
 
 SAVED = REPO / "bench" / "feature_length.json"
 
@@ -55,29 +52,6 @@ def exactness(home: Path, film_dir: Path) -> dict:
     out = subprocess.run([sys.executable, "bench/exactness.py", str(film_dir)], env=home_env(home), cwd=REPO,
                          capture_output=True, text=True, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])
-
-
-def start_seconds(shots: int, root: Path) -> dict:
-    """A film never rendered: `film plan`, and `film render` until its first step starts (then stopped)."""
-    home = root / f"start-{shots}"
-    film_dir = home / "films" / "gen"
-    write_film(film_dir, shots)
-    env = home_env(home)
-    plan, plan_mb = timed(FILM + ["plan", str(film_dir)], env)
-    errors = home / "render.err"
-    started = time.perf_counter()
-    with open(errors, "wb") as sink:
-        process = subprocess.Popen(FILM + ["render", str(film_dir)], env=env, cwd=REPO, stdout=subprocess.DEVNULL,
-                                   stderr=sink, start_new_session=True)
-        first_step = None
-        while process.poll() is None and time.perf_counter() - started < 1800:
-            if f"[{shot_id(0)}]" in errors.read_text(errors="replace"):
-                first_step = time.perf_counter() - started
-                break
-            time.sleep(0.1)
-        os.killpg(process.pid, signal.SIGINT)
-        process.wait()
-    return {"shots": shots, "plan": plan, "plan_mb": plan_mb, "first_step": first_step}
 
 
 def measure(shots: int, home: Path, runs: int, again: bool) -> dict:

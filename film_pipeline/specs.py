@@ -6,7 +6,8 @@ Each spec names the backend, its version and its settings, so a model change re-
 the stages it touches.
 """
 
-from dataclasses import asdict
+import copy
+from dataclasses import asdict, fields, is_dataclass
 
 from film_pipeline.backends import backend_id
 from film_pipeline.film import LATER_FILM_FIELDS, LATER_SHOT_FIELDS, Film, Shot, derived_seed
@@ -90,9 +91,26 @@ def film_timeline(film: Film) -> list[Placement]:
     return layout([(s.id, s.duration, s.transition) for s in film.shots], film.fps)
 
 
+def as_plain_dict(value):
+    """`dataclasses.asdict`, case for case, but a plain scalar is returned as it is rather than
+    through `copy.deepcopy` (which returns it as it is, slowly): asdict took 0.8 s of a
+    10,000-shot film's spec."""
+    if value is None or type(value) in (str, int, float, bool):
+        return value
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: as_plain_dict(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, tuple) and hasattr(value, "_fields"):  # a namedtuple
+        return type(value)(*[as_plain_dict(item) for item in value])
+    if isinstance(value, (list, tuple)):
+        return type(value)(as_plain_dict(item) for item in value)
+    if isinstance(value, dict):
+        return type(value)((as_plain_dict(k), as_plain_dict(v)) for k, v in value.items())
+    return copy.deepcopy(value)
+
+
 def film_spec(film: Film, profile: str) -> dict:
     """Everything the writer said, normalised: comments and layout of film.yaml do not count."""
-    data = asdict(film)
+    data = as_plain_dict(film)
     data.pop("path")
     data.pop("schedule")  # when the night render runs changes no picture
     for key, default in LATER_FILM_FIELDS.items():  # the deliverables' keys, only where the writer set them

@@ -1,9 +1,14 @@
 """film.yaml parsing: defaults, derived values, and a clear error (file, line, fix) for every mistake."""
 
+import json
+from pathlib import Path
+
 import pytest
 
 from film_pipeline.film import FilmError, derived_seed, film_slug, load_film
 from film_pipeline_tests.conftest import MINI_FILM, write_film
+
+REPO = Path(__file__).resolve().parents[2]
 
 SHOT = "shots:\n  - id: s01\n    prompt: a cat\n"
 
@@ -102,3 +107,32 @@ def test_music_cue_that_ends_before_it_starts(tmp_path):
             "music:\n  - id: m\n    prompt: x\n    start: s02\n    end: s01\n")
     with pytest.raises(FilmError, match="ends at `s01`, before it starts at `s02`"):
         load(tmp_path, text)
+
+
+def test_a_films_plain_dict_is_asdicts_value_for_value(tmp_path):
+    """film_spec's version hashes this dict: it must be exactly what dataclasses.asdict gives."""
+    import collections
+    import dataclasses
+
+    from film_pipeline.specs import as_plain_dict
+
+    for text in (MINI_FILM, (REPO / "data" / "films" / "demo" / "film.yaml").read_text()):
+        film = load_film(write_film(tmp_path / str(len(text)), text))
+        assert as_plain_dict(film) == dataclasses.asdict(film)
+        assert json.dumps(as_plain_dict(film), default=str) == json.dumps(dataclasses.asdict(film), default=str)
+
+    @dataclasses.dataclass
+    class Inner:
+        x: float
+
+    @dataclasses.dataclass
+    class Outer:
+        point: collections.namedtuple("Point", "a b")
+        table: collections.OrderedDict
+        items: tuple
+        path: Path
+
+    Point = collections.namedtuple("Point", "a b")
+    odd = Outer(Point(1, Inner(2.5)), collections.OrderedDict({"k": [Inner(1.0)]}), (Inner(0.5), "s"), Path("/x"))
+    made, expected = as_plain_dict(odd), dataclasses.asdict(odd)
+    assert made == expected and type(made["point"]) is Point and type(made["table"]) is collections.OrderedDict
