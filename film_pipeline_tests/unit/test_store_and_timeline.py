@@ -1,5 +1,7 @@
 """The local artifact store (write once, verify on read) and the film's timing arithmetic."""
 
+import os
+
 import pytest
 
 from film_pipeline.store import IntegrityError, LocalStore, artifact_key, sha256_file
@@ -73,25 +75,36 @@ def test_fade_goes_to_black_without_overlap_and_the_last_shot_fades_out():
     assert placements[1].fade_out == 5 and total_frames(placements) == 20
 
 
-def test_writes_synced_together_are_synced_once_at_the_end(tmp_path, monkeypatch):
+def test_writes_synced_together_are_synced_at_the_end_many_by_one_sync_and_a_few_each(tmp_path, monkeypatch):
     import film_pipeline.store.local as local
 
     store, fsyncs, syncs = LocalStore(tmp_path / "store"), [], []
-    monkeypatch.setattr(local.os, "fsync", lambda fd: fsyncs.append(fd))
+    real_fsync = local.os.fsync
+    monkeypatch.setattr(local.os, "fsync", lambda fd: (fsyncs.append(os.readlink(f"/proc/self/fd/{fd}")), real_fsync(fd)))
     real_sync = local.sync_file_system
     monkeypatch.setattr(local, "sync_file_system", lambda path: (syncs.append(path), real_sync(path)))
+    many = local.SYNC_EACH_UP_TO + 1
     with store.synced_together():
-        for n in range(5):
+        for n in range(many):
             store.put_bytes(f"f/visual_spec/s{n}/v.json", b"{}")
         assert fsyncs == [] and syncs == []  # nothing synced one by one, nor yet
-    assert syncs == [store.root] and fsyncs == []
-    store.put_bytes("f/visual_spec/s9/v.json", b"{}")
+    assert syncs == [store.root] and fsyncs == [], "many files: one sync of the file system"
+    store.put_bytes("f/visual_spec/s9999/v.json", b"{}")
     assert len(fsyncs) == 1, "outside it, each write is synced as it is made"
     assert store.local_path("f/visual_spec/s4/v.json").read_bytes() == b"{}"
+    fsyncs.clear()
+    with store.synced_together():
+        store.put_bytes("f/visual_spec/few/a.json", b"{}")
+        store.put_file("f/visual_spec/few/b.json", store.local_path("f/visual_spec/s4/v.json"))
+        store.put_bytes("f/visual_spec/few/a.json", b"{}")  # there already: nothing written, nothing to sync
+        assert fsyncs == []
+    assert len(syncs) == 1, "a few files: no sync of the whole file system (it flushes every other write too)"
+    assert fsyncs == [str(store.local_path(f"f/visual_spec/few/{name}.json")) for name in "ab"]
     with pytest.raises(RuntimeError), store.synced_together():
-        store.put_bytes("f/visual_spec/s8/v.json", b"{}")
+        store.put_bytes("f/visual_spec/s8888/v.json", b"{}")
         raise RuntimeError("a failure half way")
-    assert len(syncs) == 2 and store._sync_each, "what was written is synced, and syncing one by one is back"
+    assert fsyncs[-1] == str(store.local_path("f/visual_spec/s8888/v.json")) and store._sync_each, \
+        "what was written is synced, and syncing one by one is back"
 
 
 @pytest.mark.parametrize("key", ["../outside.json", "f/../../outside.json", "/etc/passwd", "f/a/../../..", "", "."])
