@@ -61,3 +61,18 @@ def test_an_edited_shot_is_observed_before_planning_and_a_new_shot_before_its_ru
     assert reasons[("storyboard", "d")] == "never rendered"
     assert result.final_cut is not None
     assert render_film(rendered).materialized == []
+
+
+def test_a_render_reads_film_yaml_once(rendered, monkeypatch):
+    """A feature's film.yaml takes seconds to read: the render plans, observes and builds its
+    Dagster definitions from the one reading (they once read it three times)."""
+    import film_pipeline.film as film_module
+
+    reads = []
+    real = film_module.fast_load
+    monkeypatch.setattr(film_module, "fast_load", lambda text: (reads.append(len(text)), real(text))[1])
+    edit_film(rendered, lambda doc: shot(doc, "b").__setitem__("prompt", "a city street in the rain"))
+    monkeypatch.chdir(rendered.parent)
+    result = render_film("mini")  # as `film render mini` names it: relative, as users write it
+    assert not result.failures and ("storyboard", "b") in result.materialized
+    assert len(reads) == 1
