@@ -45,15 +45,16 @@ class SpecChange:
 
 
 def source_specs(name: str, film: Film, profile: str, store: ArtifactStore,
-                 shots: Iterable[str] = ()) -> dict[str | None, dict]:
+                 shots: Iterable[str] = (), expanded: Film | None = None) -> dict[str | None, dict]:
     """The spec a source records: `{None: spec}` for a film-level one, `{shot: spec}` for the
-    shots in `shots` (the registered partitions) for a per-shot one."""
+    shots in `shots` (the registered partitions) for a per-shot one. `expanded`: the film with its
+    prompts expanded (`expand_film`), where the caller has it already."""
     if name == "film_spec":
         return {None: {**film_spec(film, profile), "expansions": expand_film(film, profile, store)[1]}}
     if name in FILM_LEVEL_SPECS:
         return {None: FILM_LEVEL_SPECS[name](film, profile)}
     if name == "visual_spec":
-        film = expand_film(film, profile, store)[0]
+        film = expanded or expand_film(film, profile, store)[0]
     wanted = set(shots)
     return {shot.id: SHOT_SPECS[name](film, shot, profile) for shot in film.shots if shot.id in wanted}
 
@@ -80,19 +81,29 @@ def recorded_specs(instance: dg.DagsterInstance, graph: FilmGraph) -> dict[tuple
     return found
 
 
-def changed_specs(instance: dg.DagsterInstance, graph: FilmGraph, film: Film, profile: str,
-                  store: ArtifactStore) -> list[SpecChange]:
-    """The specs of film.yaml as written now whose versions the instance has not recorded last
-    (the registered shots' ones, and the film's)."""
-    shots = instance.get_dynamic_partitions(graph.partitions.name)
-    recorded = recorded_specs(instance, graph)
-    changes = []
-    for source in SOURCES:
-        for shot, spec in source_specs(source.name, film, profile, store, shots).items():
-            version = version_of(spec)
-            if recorded.get((source.name, shot)) != version:
-                changes.append(SpecChange(source.name, shot, spec, version))
-    return changes
+class FilmSpecs:
+    """The specs of one reading of film.yaml against the versions the instance recorded last (one
+    query per source): which changed, a group of shots at a time (a render computes a
+    never-rendered shot's just before its run)."""
+
+    def __init__(self, instance: dg.DagsterInstance, graph: FilmGraph, film: Film, profile: str, store: ArtifactStore):
+        self.film, self.profile, self.store = film, profile, store
+        self.recorded = recorded_specs(instance, graph)
+        self.expanded = expand_film(film, profile, store)[0]
+
+    def changed(self, shots: Iterable[str], film_level: bool = False) -> list[SpecChange]:
+        """The specs whose versions changed: the shots' (and, with `film_level`, the film's)."""
+        shots = list(shots)
+        changes = []
+        for source in SOURCES:
+            if not (source.per_shot or film_level):
+                continue
+            for shot, spec in source_specs(source.name, self.film, self.profile, self.store, shots,
+                                           self.expanded).items():
+                version = version_of(spec)
+                if self.recorded.get((source.name, shot)) != version:
+                    changes.append(SpecChange(source.name, shot, spec, version))
+        return changes
 
 
 def record(instance: dg.DagsterInstance, graph: FilmGraph, store: ArtifactStore, changes: list[SpecChange]) -> None:
@@ -109,18 +120,15 @@ def record(instance: dg.DagsterInstance, graph: FilmGraph, store: ArtifactStore,
 
 def record_specs(instance: dg.DagsterInstance, graph: FilmGraph, film: Film, profile: str,
                  store: ArtifactStore, later: Collection[str] = ()) -> "SpecBacklog":
-    """Observe film.yaml as written now. The changed specs of the shots in `later` are not recorded
-    yet: they are returned, in film order, for the render to record before each shot's run."""
-    changes = changed_specs(instance, graph, film, profile, store)
+    """Observe film.yaml as written now (the registered shots and the film). The specs of the shots
+    in `later` are neither computed nor recorded yet: the backlog returned does both, in film order,
+    for the render to call before each shot's run."""
+    specs = FilmSpecs(instance, graph, film, profile, store)
     deferred = set(later)
-    record(instance, graph, store, [c for c in changes if c.shot not in deferred])
-    by_shot: dict[str, list[SpecChange]] = {}
-    for change in changes:
-        if change.shot in deferred:
-            by_shot.setdefault(change.shot, []).append(change)
-    order = [shot.id for shot in film.shots]
-    return SpecBacklog({shot: by_shot[shot] for shot in order if shot in by_shot},
-                       lambda batch: record(instance, graph, store, batch))
+    now = [shot for shot in instance.get_dynamic_partitions(graph.partitions.name) if shot not in deferred]
+    record(instance, graph, store, specs.changed(now, film_level=True))
+    return SpecBacklog([shot.id for shot in film.shots if shot.id in deferred],
+                       lambda shots: record(instance, graph, store, specs.changed(shots)))
 
 
 def never_rendered(instance: dg.DagsterInstance, graph: FilmGraph, shots: Iterable[str]) -> set[str]:
@@ -132,17 +140,17 @@ def never_rendered(instance: dg.DagsterInstance, graph: FilmGraph, shots: Iterab
 
 
 class SpecBacklog:
-    """Spec changes of shots never rendered, recorded in film order a chunk of shots at a time, each
-    chunk before the run of its first shot. Chunks double from FIRST_CHUNK shots to LARGEST_CHUNK,
-    so the first shot starts after a few dozen specs and a feature records in a few dozen batches
-    (one store sync and one database transaction each)."""
+    """Shots never rendered whose specs are not recorded yet: recorded in film order a chunk of shots
+    at a time, each chunk before the run of its first shot. Chunks double from FIRST_CHUNK shots to
+    LARGEST_CHUNK, so the first shot starts after a few dozen specs and a feature records in a few
+    dozen batches (one store sync and one database transaction each)."""
 
-    def __init__(self, pending: dict[str, list[SpecChange]], record_batch: Callable[[list[SpecChange]], None]):
-        self._pending, self._record = dict(pending), record_batch
+    def __init__(self, shots: list[str], record_shots: Callable[[list[str]], None]):
+        self._pending, self._record = dict.fromkeys(shots), record_shots
         self._chunk = FIRST_CHUNK
 
     def __len__(self) -> int:
-        return sum(len(changes) for changes in self._pending.values())
+        return len(self._pending)
 
     def shots(self) -> list[str]:
         return list(self._pending)
@@ -163,7 +171,6 @@ class SpecBacklog:
     def _record_shots(self, shots: list[str]) -> None:
         if not shots:
             return
-        batch = [change for shot in shots for change in self._pending[shot]]
-        self._record(batch)
+        self._record(shots)
         for shot in shots:
             del self._pending[shot]
