@@ -15,6 +15,7 @@ A render records the specs of shots never rendered later, each chunk just before
 
 from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from itertools import islice
 
@@ -119,16 +120,21 @@ def record(instance: dg.DagsterInstance, graph: FilmGraph, store: ArtifactStore,
 
 
 def record_specs(instance: dg.DagsterInstance, graph: FilmGraph, film: Film, profile: str,
-                 store: ArtifactStore, later: Collection[str] = ()) -> "SpecBacklog":
+                 store: ArtifactStore, later: Collection[str] = (),
+                 guard: Callable[[], AbstractContextManager] = nullcontext) -> "SpecBacklog":
     """Observe film.yaml as written now (the registered shots and the film). The specs of the shots
     in `later` are neither computed nor recorded yet: the backlog returned does both, in film order,
-    for the render to call before each shot's run."""
+    for the render to call before each shot's run, inside `guard()` (the caller's error handling)."""
     specs = FilmSpecs(instance, graph, film, profile, store)
     deferred = set(later)
     now = [shot for shot in instance.get_dynamic_partitions(graph.partitions.name) if shot not in deferred]
     record(instance, graph, store, specs.changed(now, film_level=True))
-    return SpecBacklog([shot.id for shot in film.shots if shot.id in deferred],
-                       lambda shots: record(instance, graph, store, specs.changed(shots)))
+
+    def record_later(shots: list[str]) -> None:
+        with guard():
+            record(instance, graph, store, specs.changed(shots))
+
+    return SpecBacklog([shot.id for shot in film.shots if shot.id in deferred], record_later)
 
 
 def never_rendered(instance: dg.DagsterInstance, graph: FilmGraph, shots: Iterable[str]) -> set[str]:

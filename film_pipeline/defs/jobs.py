@@ -2,7 +2,8 @@
 what is stored), and
 observing film.yaml in-process: what `film render`, the sensor and the schedule all start with."""
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import dagster as dg
@@ -53,22 +54,31 @@ def job_definitions(graph: FilmGraph, settings: Settings) -> list:
 def observe(instance: dg.DagsterInstance, graph: FilmGraph, profile: str = "", later: Collection[str] = (),
             film: "Film | None" = None):
     """Record the spec versions of film.yaml as written now (or as `film`, already read, says), in
-    this process and without a run (`observation.record_specs`), except the changed specs of the
-    shots in `later`: the backlog returned records them (a render, before each shot's run). The
-    observe job stays for the UI's own Observe button and records the same versions."""
+    this process and without a run (`observation.record_specs`), except the specs of the shots in
+    `later`: the backlog returned records them (a render, before each shot's run), failing the same
+    way. The observe job stays for the UI's own Observe button and records the same versions."""
     from film_pipeline.film import load_film
     from film_pipeline.observation import record_specs
     from film_pipeline.store import open_store
 
+    film = film or load_film(graph.film_dir)
+    with reading_specs(graph):
+        return record_specs(instance, graph, film, profile or film.profile, open_store(), later,
+                            guard=lambda: reading_specs(graph))
+
+
+@contextmanager
+def reading_specs(graph: FilmGraph) -> Iterator[None]:
+    """A spec that cannot be computed is film.yaml's fault, said so (ObservationError); the store's
+    faults and a FILM_HOME that cannot be written pass as they are (`film` has exit codes for them)."""
     from film_pipeline.errors import cannot_write
     from film_pipeline.home import film_home
     from film_pipeline.store.s3 import StoreAuthError, StoreUnavailableError
 
-    film = film or load_film(graph.film_dir)
     try:
-        return record_specs(instance, graph, film, profile or film.profile, open_store(), later)
+        yield
     except (StoreUnavailableError, StoreAuthError):
-        raise  # the store's fault, not film.yaml's: `film` says so with its own exit code
+        raise
     except Exception as error:
         if cannot_write(error, film_home()) is not None:
             raise

@@ -76,3 +76,28 @@ def test_a_render_reads_film_yaml_once(rendered, monkeypatch):
     result = render_film("mini")  # as `film render mini` names it: relative, as users write it
     assert not result.failures and ("storyboard", "b") in result.materialized
     assert len(reads) == 1
+
+
+def test_a_spec_that_cannot_be_computed_when_its_shot_comes_says_so_and_keeps_the_shots_before_it(home, monkeypatch):
+    import pytest
+
+    from film_pipeline.defs.jobs import ObservationError
+
+    monkeypatch.setattr(observation, "FIRST_CHUNK", 1)
+    real = observation.SHOT_SPECS["motion_spec"]
+
+    def motion_spec(film, shot, profile):
+        if shot.id == "c":
+            raise ValueError("no camera for shot c")
+        return real(film, shot, profile)
+
+    monkeypatch.setitem(observation.SHOT_SPECS, "motion_spec", motion_spec)
+    film_dir = write_film(home)
+    with pytest.raises(ObservationError, match=r"could not read the specs of .*film\.yaml: ValueError: no camera for shot c"):
+        render_film(film_dir)
+    session = open_session(film_dir)
+    rendered = set(latest_versions_by_partition(session.instance, session.graph.key("upscaled_clip")))
+    assert rendered == {"a"}, "the shot rendered before the failing chunk stays rendered"
+    monkeypatch.setitem(observation.SHOT_SPECS, "motion_spec", real)
+    result = render_film(film_dir)
+    assert not result.failures and {s for name, s in result.materialized if name == "upscaled_clip"} == {"b", "c"}
