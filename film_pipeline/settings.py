@@ -19,7 +19,7 @@ from film_pipeline.workers import WorkerSettings
 
 @dataclass(frozen=True)
 class Settings:
-    sensor_interval: int = 3
+    sensor_interval: int = 3  # the film.yaml sensor's minimum interval; Dagster 1.13's daemon loops every 5 s
     settle_seconds: float = 1.0
     workers: WorkerSettings = field(default_factory=WorkerSettings)
     profile: str = ""  # a profile that overrides each film's own (empty: the film's)
