@@ -30,6 +30,8 @@ from film_pipeline.planning import Plan, plan_film
 from film_pipeline.records import FINISHED, NOT_FINISHED, latest_version
 from film_pipeline.settings import Settings
 
+SETTLE_WAIT = 2.0  # seconds a tick waits for a fresh save to settle, rather than skip to the next tick
+
 
 def sensor_definitions(graph: FilmGraph, settings: Settings, jobs: list) -> list[dg.SensorDefinition]:
     return [watch_film_yaml(graph, settings, jobs), automation_sensor(graph, settings)]
@@ -67,7 +69,7 @@ def watch_film_yaml(graph: FilmGraph, settings: Settings, jobs: list) -> dg.Sens
         except OSError as error:
             return dg.SkipReason(f"cannot read {path}: {error.strerror}")
         changed = digest != cursor.film_yaml
-        if changed and time.time() - path.stat().st_mtime < settings.settle_seconds:
+        if changed and not _settled(path, digest, settings.settle_seconds):
             # an editor may still be writing: a half-saved file could drop shots from the partitions
             return dg.SkipReason("film.yaml changed just now; waiting for the save to finish")
         generation = cursor.generation + 1 if changed else cursor.generation
@@ -160,6 +162,22 @@ def _run_key(instance: dg.DagsterInstance, graph: FilmGraph, request: dg.RunRequ
 
 def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _settled(path: Path, digest: str, settle_seconds: float) -> bool:
+    """Whether film.yaml, as `digest` read it, was saved at least `settle_seconds` ago. A save
+    younger than that is waited for here, up to SETTLE_WAIT, rather than left to the next tick
+    (Dagster's daemon ticks every 5 s), and read if it has not changed meanwhile."""
+    try:
+        left = settle_seconds - (time.time() - path.stat().st_mtime)
+    except OSError:
+        return False
+    if left <= 0:
+        return True
+    if left > SETTLE_WAIT:
+        return False
+    time.sleep(left)
+    return _still(path, digest)
 
 
 def _still(path: Path, digest: str) -> bool:

@@ -2,6 +2,7 @@
 
 import dataclasses
 import datetime as dt
+import time
 
 import dagster as dg
 import pytest
@@ -129,12 +130,43 @@ def test_a_shot_that_fails_in_the_edit_run_leaves_the_cut_as_it_was(rendered, mo
 def test_a_file_still_being_saved_is_not_read(rendered, monkeypatch):
     watcher = Watcher(rendered)
     watcher.tick()
-    watcher.settle_seconds = 30.0
+    watcher.settle_seconds = sensors.SETTLE_WAIT + 30.0  # longer than a tick waits: left to a later tick
     edit_film(rendered, lambda doc: shot(doc, "b").__setitem__("prompt", "a city street in the rain"))
     waiting = watcher.tick()
     assert waiting.run_requests == [] and "waiting for the save to finish" in waiting.skip_message
     watcher.settle_seconds = 0.0
     assert watcher.requested(watcher.tick()) == {"b": sorted(SHOT_CHAIN + CUT)}
+
+
+def test_a_fresh_save_is_waited_for_in_the_tick_and_read_once_it_settles(rendered):
+    watcher = Watcher(rendered)
+    watcher.tick()
+    watcher.settle_seconds = 1.5  # within what a tick waits: read in this tick, not the next one (5 s later)
+    edit_film(rendered, lambda doc: shot(doc, "b").__setitem__("prompt", "a city street in the rain"))
+    saved = (rendered / "film.yaml").stat().st_mtime
+    data = watcher.tick()
+    assert time.time() - saved >= 1.5, "the tick read film.yaml only once the save had settled"
+    assert watcher.requested(data) == {"b": sorted(SHOT_CHAIN + CUT)}
+
+
+def test_a_save_again_while_the_tick_waits_is_left_to_the_next_tick(rendered, monkeypatch):
+    watcher = Watcher(rendered)
+    before = (watcher.tick(), watcher.cursor)[1]
+    watcher.settle_seconds = 1.5
+    edit_film(rendered, lambda doc: shot(doc, "b").__setitem__("prompt", "a city street in the rain"))
+    wait = sensors.time.sleep
+
+    def save_again_while_waiting(seconds):
+        edit_film(rendered, lambda doc: shot(doc, "c").__setitem__("prompt", "a lighthouse at dawn"))
+        wait(seconds)
+
+    monkeypatch.setattr(sensors.time, "sleep", save_again_while_waiting)
+    waiting = watcher.tick()
+    monkeypatch.setattr(sensors.time, "sleep", wait)
+    assert waiting.run_requests == [] and "waiting for the save to finish" in waiting.skip_message
+    assert watcher.cursor == before
+    watcher.settle_seconds = 0.0
+    assert watcher.requested(watcher.tick()) == {"b": sorted(SHOT_CHAIN), "c": sorted(SHOT_CHAIN)}
 
 
 def test_a_save_during_the_tick_is_read_whole_on_the_next_tick(rendered, monkeypatch):
