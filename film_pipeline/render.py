@@ -109,9 +109,10 @@ def observe_specs(session: Session, later: Collection[str] = ()) -> SpecBacklog:
 
 
 def current_plan(film_dir: Path | str, profile: str | None = None) -> tuple[Session, Plan]:
-    """Observe film.yaml and plan, without rendering or changing the shot list (for plan/status)."""
+    """Observe film.yaml and plan, without rendering or changing the shot list (for plan/status).
+    A shot never rendered is missing whatever its specs say: the render that makes it records them."""
     session = open_session(film_dir, profile)
-    observe_specs(session)
+    observe_specs(session, later=never_rendered(session.instance, session.graph, [s.id for s in session.film.shots]))
     return session, plan_session(session)
 
 

@@ -5,7 +5,7 @@ import dagster as dg
 
 from film_pipeline import observation
 from film_pipeline.dagster_internals import latest_versions_by_partition
-from film_pipeline.graph import SHOT_SOURCES
+from film_pipeline.graph import SHOT_ASSETS, SHOT_SOURCES
 from film_pipeline.render import open_session, render_film
 from film_pipeline_tests.conftest import edit_film, shot, write_film
 
@@ -101,3 +101,20 @@ def test_a_spec_that_cannot_be_computed_when_its_shot_comes_says_so_and_keeps_th
     monkeypatch.setitem(observation.SHOT_SPECS, "motion_spec", real)
     result = render_film(film_dir)
     assert not result.failures and {s for name, s in result.materialized if name == "upscaled_clip"} == {"b", "c"}
+
+
+def test_plan_and_status_leave_a_never_rendered_shots_specs_to_its_render(home, monkeypatch):
+    """A render stopped at once (Ctrl-C) leaves its shots registered and unobserved: `film status`
+    then reports them missing without recording their specs (10,000 shots: 40,000 observations)."""
+    from film_pipeline.defs.film_graph import sync_shot_partitions
+    from film_pipeline.render import current_plan
+
+    film_dir = write_film(home)
+    session = open_session(film_dir)
+    sync_shot_partitions(session.instance, session.graph.partitions.name, ["a", "b", "c"])
+    _, plan = current_plan(film_dir)
+    assert {(s.asset, s.partition): s.status for s in plan.states if s.partition} == \
+        {(asset, shot): "missing" for asset in SHOT_ASSETS for shot in "abc"}
+    assert observed_shots(session) == set() and observations_per_spec(session) == {}
+    result = render_film(film_dir)
+    assert not result.failures and observations_per_spec(session) == {(source, s): 1 for source in SHOT_SOURCES for s in "abc"}
