@@ -2,7 +2,6 @@
 
 import dataclasses
 import datetime as dt
-import time
 
 import dagster as dg
 import pytest
@@ -138,14 +137,32 @@ def test_a_file_still_being_saved_is_not_read(rendered, monkeypatch):
     assert watcher.requested(watcher.tick()) == {"b": sorted(SHOT_CHAIN + CUT)}
 
 
-def test_a_fresh_save_is_waited_for_in_the_tick_and_read_once_it_settles(rendered):
+class SensorClock:
+    """The sensor's clock, `saved_ago` seconds after film.yaml's save: its waits are recorded and
+    pass at once (and `while_waiting` runs in them), so the tick sees the same age on any machine."""
+
+    def __init__(self, path, saved_ago: float, while_waiting=None):
+        self.now, self.slept, self.while_waiting = path.stat().st_mtime + saved_ago, [], while_waiting
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        if self.while_waiting:
+            self.while_waiting()
+        self.now += seconds
+
+
+def test_a_fresh_save_is_waited_for_in_the_tick_and_read_once_it_settles(rendered, monkeypatch):
     watcher = Watcher(rendered)
     watcher.tick()
     watcher.settle_seconds = 1.5  # within what a tick waits: read in this tick, not the next one (5 s later)
     edit_film(rendered, lambda doc: shot(doc, "b").__setitem__("prompt", "a city street in the rain"))
-    saved = (rendered / "film.yaml").stat().st_mtime
+    clock = SensorClock(rendered / "film.yaml", saved_ago=0.5)
+    monkeypatch.setattr(sensors, "time", clock)
     data = watcher.tick()
-    assert time.time() - saved >= 1.5, "the tick read film.yaml only once the save had settled"
+    assert clock.slept == [pytest.approx(1.0)], "the tick waited for the save to settle"
     assert watcher.requested(data) == {"b": sorted(SHOT_CHAIN + CUT)}
 
 
@@ -154,17 +171,14 @@ def test_a_save_again_while_the_tick_waits_is_left_to_the_next_tick(rendered, mo
     before = (watcher.tick(), watcher.cursor)[1]
     watcher.settle_seconds = 1.5
     edit_film(rendered, lambda doc: shot(doc, "b").__setitem__("prompt", "a city street in the rain"))
-    wait = sensors.time.sleep
-
-    def save_again_while_waiting(seconds):
-        edit_film(rendered, lambda doc: shot(doc, "c").__setitem__("prompt", "a lighthouse at dawn"))
-        wait(seconds)
-
-    monkeypatch.setattr(sensors.time, "sleep", save_again_while_waiting)
+    again = lambda: edit_film(rendered, lambda doc: shot(doc, "c").__setitem__("prompt", "a lighthouse at dawn"))  # noqa: E731
+    clock, real_time = SensorClock(rendered / "film.yaml", saved_ago=0.5, while_waiting=again), sensors.time
+    monkeypatch.setattr(sensors, "time", clock)
     waiting = watcher.tick()
-    monkeypatch.setattr(sensors.time, "sleep", wait)
+    assert clock.slept == [pytest.approx(1.0)]
     assert waiting.run_requests == [] and "waiting for the save to finish" in waiting.skip_message
     assert watcher.cursor == before
+    monkeypatch.setattr(sensors, "time", real_time)
     watcher.settle_seconds = 0.0
     assert watcher.requested(watcher.tick()) == {"b": sorted(SHOT_CHAIN), "c": sorted(SHOT_CHAIN)}
 
