@@ -96,8 +96,8 @@ class LocalStore(StoreHelpers):
             written, self._sync_each, self._unsynced = self._unsynced, True, []
             if len(written) > SYNC_EACH_UP_TO:
                 sync_file_system(self.root)
-            else:
-                for path in written:
+            else:  # each file, then each folder it was renamed into (the name is durable too)
+                for path in [*written, *dict.fromkeys(path.parent for path in written)]:
                     _fsync_path(path)
 
     def keys(self, prefix: str) -> set[str]:
