@@ -10,7 +10,6 @@ that reads it.
 import warnings
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import dagster as dg
 
@@ -21,20 +20,14 @@ from film_pipeline.home import discover_films
 from film_pipeline.settings import Settings
 from film_pipeline.store import store_location
 
-if TYPE_CHECKING:
-    from film_pipeline.film import Film
 
-
-def build_definitions(film_dirs: list[Path], settings: Settings | None = None,
-                      read: "dict[Path, Film] | None" = None) -> tuple[dg.Definitions, list[FilmGraph]]:
-    """The films' merged definitions, and each film's names; `settings` default to the environment's.
-    `read` holds films already read, by folder (each other film.yaml is read for its `schedule:`)."""
+def build_definitions(film_dirs: list[Path], settings: Settings | None = None) -> tuple[dg.Definitions, list[FilmGraph]]:
+    """The films' merged definitions, and each film's names; `settings` default to the environment's."""
     settings = settings or Settings.from_env()
-    read = read or {}
     with warnings.catch_warnings():  # observable sources are "beta", partitioned checks "preview" in 1.13: noise here
         warnings.filterwarnings("ignore", message=".*is currently in (beta|preview)")
         graphs = [FilmGraph.of(path) for path in film_dirs]
-        films = [film_definitions(graph, settings, read.get(path)) for graph, path in zip(graphs, film_dirs)]
+        films = [film_definitions(graph, settings) for graph in graphs]
     resources = dg.Definitions(resources={"store": StoreResource(location=store_location()),
                                           "render_settings": RenderSettings(profile=settings.profile)})
     return dg.Definitions.merge(*films, resources), graphs

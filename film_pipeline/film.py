@@ -195,7 +195,7 @@ def load_film(film_dir_or_file: Path | str) -> Film:
     shown = film_file(film_dir_or_file)  # what error messages quote
     text = _read_film_text(shown)
     path = film_location(shown.parent) / shown.name
-    cached = _LAST_LOADED.get((shown, path))
+    cached = _LAST_LOADED.get(path)  # however the caller named it: `films/x`, or the absolute path
     if cached and cached[0] == text:
         return cached[1]
     try:
@@ -203,12 +203,12 @@ def load_film(film_dir_or_file: Path | str) -> Film:
     except (NotFast, FilmError, RecursionError):
         film = _load_with_lines(shown, path, text)  # ruamel reads it again: its errors carry the lines
     _LAST_LOADED.clear()
-    _LAST_LOADED[(shown, path)] = (text, film)
+    _LAST_LOADED[path] = (text, film)
     return film
 
 
 # the film.yaml this process read last and its Film: `film render` reads it several times
-_LAST_LOADED: dict[tuple[Path, Path], tuple[str, Film]] = {}
+_LAST_LOADED: dict[Path, tuple[str, Film]] = {}
 
 
 def _load_with_lines(shown: Path, path: Path, text: str) -> Film:

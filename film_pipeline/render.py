@@ -60,8 +60,7 @@ class Session:
         if self._defs is None:
             from film_pipeline.definitions import build_definitions
 
-            film_dir = self.film.path.parent  # read once: a 10,000-shot film.yaml takes seconds to read
-            self._defs = build_definitions([film_dir], self.settings, read={film_dir: self.film})[0]
+            self._defs = build_definitions([self.film.path.parent], self.settings)[0]
         return self._defs
 
     @property

@@ -10,12 +10,10 @@ from film_pipeline.defs.jobs import job_definitions
 from film_pipeline.defs.schedules import nightly_render
 from film_pipeline.defs.sensors import sensor_definitions
 from film_pipeline.defs.sources import source_definitions
-from film_pipeline.film import Film
 from film_pipeline.settings import Settings
 
 
-def film_definitions(graph: FilmGraph, settings: Settings, film: Film | None = None) -> dg.Definitions:
-    """`film`: film.yaml already read (else it is read here, for its `schedule:`)."""
+def film_definitions(graph: FilmGraph, settings: Settings) -> dg.Definitions:
     jobs = job_definitions(graph, settings)
     shot_job, film_job, edit_job = (next(j for j in jobs if j.name == name) for name in graph.render_jobs)
     return dg.Definitions(
@@ -23,5 +21,5 @@ def film_definitions(graph: FilmGraph, settings: Settings, film: Film | None = N
         asset_checks=check_definitions(graph),
         jobs=jobs,
         sensors=sensor_definitions(graph, settings, [shot_job, film_job, edit_job]),
-        schedules=[nightly_render(graph, shot_job, film)],
+        schedules=[nightly_render(graph, shot_job)],
     )

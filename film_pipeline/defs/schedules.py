@@ -7,14 +7,13 @@ import dagster as dg
 
 from film_pipeline.defs.film_graph import FilmGraph, sync_shot_partitions
 from film_pipeline.defs.jobs import observe, tagged
-from film_pipeline.film import Film, FilmError, NightlyRender, load_film
+from film_pipeline.film import FilmError, NightlyRender, load_film
 from film_pipeline.planning import plan_film
 
 
-def nightly_render(graph: FilmGraph, shot_job, film: Film | None = None) -> dg.ScheduleDefinition:
-    """`schedule:` in film.yaml (on when written, off otherwise): everything stale, night profile.
-    `film`: film.yaml already read (a render's own; else it is read here)."""
-    night = _night_settings(graph, film)
+def nightly_render(graph: FilmGraph, shot_job) -> dg.ScheduleDefinition:
+    """`schedule:` in film.yaml (on when written, off otherwise): everything stale, night profile."""
+    night = _night_settings(graph)
 
     @dg.schedule(name=f"{graph.slug}__nightly", cron_schedule=night.cron, execution_timezone=night.timezone,
                  job=shot_job,
@@ -44,10 +43,10 @@ class _Night:
     configured: bool
 
 
-def _night_settings(graph: FilmGraph, film: Film | None = None) -> _Night:
+def _night_settings(graph: FilmGraph) -> _Night:
     """The schedule's cron is fixed when the code location loads; a broken film.yaml falls back to the default."""
     try:
-        night = (film or load_film(graph.film_dir)).schedule
+        night = load_film(graph.film_dir).schedule
     except FilmError:
         night = None
     settings = night or NightlyRender()
