@@ -46,16 +46,17 @@ class SpecChange:
 
 
 def source_specs(name: str, film: Film, profile: str, store: ArtifactStore,
-                 shots: Iterable[str] = (), expanded: Film | None = None) -> dict[str | None, dict]:
+                 shots: Iterable[str] = (), expansion: tuple[Film, dict[str, str]] | None = None
+                 ) -> dict[str | None, dict]:
     """The spec a source records: `{None: spec}` for a film-level one, `{shot: spec}` for the
-    shots in `shots` (the registered partitions) for a per-shot one. `expanded`: the film with its
-    prompts expanded (`expand_film`), where the caller has it already."""
+    shots in `shots` (the registered partitions) for a per-shot one. `expansion`: what
+    `expand_film` returns, where the caller has it already."""
     if name == "film_spec":
-        return {None: {**film_spec(film, profile), "expansions": expand_film(film, profile, store)[1]}}
+        return {None: {**film_spec(film, profile), "expansions": (expansion or expand_film(film, profile, store))[1]}}
     if name in FILM_LEVEL_SPECS:
         return {None: FILM_LEVEL_SPECS[name](film, profile)}
     if name == "visual_spec":
-        film = expanded or expand_film(film, profile, store)[0]
+        film = (expansion or expand_film(film, profile, store))[0]
     wanted = set(shots)
     return {shot.id: SHOT_SPECS[name](film, shot, profile) for shot in film.shots if shot.id in wanted}
 
@@ -90,7 +91,7 @@ class FilmSpecs:
     def __init__(self, instance: dg.DagsterInstance, graph: FilmGraph, film: Film, profile: str, store: ArtifactStore):
         self.film, self.profile, self.store = film, profile, store
         self.recorded = recorded_specs(instance, graph)
-        self.expanded = expand_film(film, profile, store)[0]
+        self.expansion = expand_film(film, profile, store)  # read once for film_spec and visual_spec
 
     def changed(self, shots: Iterable[str], film_level: bool = False) -> list[SpecChange]:
         """The specs whose versions changed: the shots' (and, with `film_level`, the film's)."""
@@ -100,7 +101,7 @@ class FilmSpecs:
             if not (source.per_shot or film_level):
                 continue
             for shot, spec in source_specs(source.name, self.film, self.profile, self.store, shots,
-                                           self.expanded).items():
+                                           self.expansion).items():
                 version = version_of(spec)
                 if self.recorded.get((source.name, shot)) != version:
                     changes.append(SpecChange(source.name, shot, spec, version))

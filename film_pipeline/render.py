@@ -12,7 +12,7 @@ film-level run waits until every shot is good. Only one render runs per $FILM_HO
 import fcntl
 import multiprocessing
 import os
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -101,17 +101,18 @@ def open_session(film_dir: Path | str, profile: str | None = None) -> Session:
     return Session(film, FilmGraph.of(film.path.parent), get_instance(), Settings.from_env(profile or ""))
 
 
-def observe_specs(session: Session, later: Collection[str] = ()) -> SpecBacklog:
-    """Record the spec versions of film.yaml as the session read it (what it plans with), but those
-    of the shots in `later`: the backlog returned records them."""
+def observe_specs(session: Session) -> SpecBacklog:
+    """Record the spec versions of film.yaml as the session read it (what it plans with). A shot
+    never rendered is missing whatever its specs say: the backlog returned records its specs
+    (a render, before its run; plan and status leave them to the render)."""
+    later = never_rendered(session.instance, session.graph, [s.id for s in session.film.shots])
     return observe(session.instance, session.graph, session.profile, later, film=session.film)
 
 
 def current_plan(film_dir: Path | str, profile: str | None = None) -> tuple[Session, Plan]:
-    """Observe film.yaml and plan, without rendering or changing the shot list (for plan/status).
-    A shot never rendered is missing whatever its specs say: the render that makes it records them."""
+    """Observe film.yaml and plan, without rendering or changing the shot list (for plan/status)."""
     session = open_session(film_dir, profile)
-    observe_specs(session, later=never_rendered(session.instance, session.graph, [s.id for s in session.film.shots]))
+    observe_specs(session)
     return session, plan_session(session)
 
 
@@ -156,10 +157,8 @@ def render_film(film_dir: Path | str, profile: str | None = None,
         forced = forced_steps(session.film, list(force))
         release_abandoned_runs(session.instance)
         register_film(session.film.path.parent)
-        shots = [s.id for s in session.film.shots]
-        sync_shot_partitions(session.instance, session.graph.partitions.name, shots)
-        # a shot never rendered is missing whatever its specs say: they are recorded before its run
-        backlog = observe_specs(session, later=never_rendered(session.instance, session.graph, shots))
+        sync_shot_partitions(session.instance, session.graph.partitions.name, [s.id for s in session.film.shots])
+        backlog = observe_specs(session)  # a never-rendered shot's specs are recorded before its run
         plan = plan_session(session, forced)
         if on_plan:
             on_plan(plan)
