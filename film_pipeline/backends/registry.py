@@ -29,7 +29,7 @@ class Entry:
 BUILTIN = (
     Entry("keyframe", "procedural-keyframe", "3", "keyframe:ProceduralKeyframe"),
     Entry("keyframe", "diffusers-t2i", "2", "text2image:DiffusersText2Image"),
-    Entry("motion", "camera-move", "2", "camera:CameraMove"),
+    Entry("motion", "camera-move", "3", "camera:CameraMove"),
     Entry("motion", "diffusers-i2v", "1", "image2video:DiffusersImage2Video"),
     Entry("upscale", "lanczos", "1", "resample:LanczosUpscaler"),
     Entry("upscale", "realesrgan", "1", "realesrgan:RealEsrganUpscaler"),
