@@ -5,9 +5,11 @@ words. The model adds detail after the writer's words; it never replaces them.
 """
 
 import fcntl
+import functools
 import os
 import re
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -69,8 +71,9 @@ def _converted(folder: str, gguf_file: str, dtype) -> Path:
         if not (target / ".complete").exists():
             partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
             shutil.rmtree(partial, ignore_errors=True)
-            load_pretrained(AutoTokenizer, folder, "text", gguf_file=gguf_file).save_pretrained(partial)
-            model = load_pretrained(AutoModelForCausalLM, folder, "text", gguf_file=gguf_file, dtype=dtype)
+            with _gguf_read_once():
+                load_pretrained(AutoTokenizer, folder, "text", gguf_file=gguf_file).save_pretrained(partial)
+                model = load_pretrained(AutoModelForCausalLM, folder, "text", gguf_file=gguf_file, dtype=dtype)
             # transformers will not save a model it read from GGUF: its de-quantised weights, config
             # (without the GGUF marker) and generation settings are written as a plain checkpoint
             config = model.config.to_dict()
@@ -82,6 +85,30 @@ def _converted(folder: str, gguf_file: str, dtype) -> Path:
             shutil.rmtree(target, ignore_errors=True)
             os.replace(partial, target)
     return target
+
+
+@contextmanager
+def _gguf_read_once():
+    """transformers parses a GGUF file whole for each of the tokenizer, the config and the weights
+    (about 5 s each here, most of it the vocabulary's 49,000 strings), and builds the same tensor
+    name map once per module it walks (397 times for SmolLM2, about 6 s). Within a conversion the
+    file is parsed once and the map built once: the same reader and map, so the same checkpoint."""
+    import gguf
+
+    reader_class, name_map = gguf.GGUFReader, gguf.get_tensor_name_map
+    readers: dict = {}
+
+    def reader(path, mode="r"):
+        key = (os.fspath(path), mode)
+        if key not in readers:
+            readers[key] = reader_class(path, mode)
+        return readers[key]
+
+    gguf.GGUFReader, gguf.get_tensor_name_map = reader, functools.lru_cache(maxsize=None)(name_map)
+    try:
+        yield
+    finally:
+        gguf.GGUFReader, gguf.get_tensor_name_map = reader_class, name_map
 
 
 def _packaged(model: str) -> str:
