@@ -49,8 +49,43 @@ class Finding:
     metadata: dict = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class PictureFacts:
+    """What the clip's checks read from its frames, in one decode."""
+
+    frames: int
+    brightest: float              # the brightest frame's mean 8-bit luma
+    change: float | None = None   # mean absolute luma change from the first frame to the last (None: no frames)
+
+
+_last_facts: tuple = (None, None)  # (the file's identity, its facts): a clip's two checks decode it once
+
+
+def picture_facts(path: Path) -> PictureFacts:
+    """The frame count, the brightest frame and the change from first to last frame, decoded once
+    for the file as it is now (its checks run one after another, on the same file)."""
+    global _last_facts
+    stat = path.stat()
+    identity = (str(path.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    if _last_facts[0] == identity:
+        return _last_facts[1]
+    frames, brightest, first, frame = 0, 0.0, None, None
+    for frame in read_video(path):
+        frames += 1
+        brightest = max(brightest, float(frame.mean()))  # the mean of the channel means: the frame's mean luma
+        if first is None:
+            first = _luma(frame)
+    facts = PictureFacts(frames, brightest, None if first is None else float(np.abs(_luma(frame) - first).mean()))
+    _last_facts = (identity, facts)
+    return facts
+
+
+def _luma(frame: np.ndarray) -> np.ndarray:
+    return frame.astype(np.float32).mean(axis=2)
+
+
 def count_frames(path: Path) -> int:
-    return sum(1 for _ in read_video(path))
+    return picture_facts(path).frames
 
 
 def exact_frames(path: Path, expected: int) -> Finding:
@@ -62,20 +97,13 @@ def exact_frames(path: Path, expected: int) -> Finding:
 
 def picture_alive(path: Path) -> Finding:
     """Not all black and not frozen: luma above black, and the last frame differs from the first."""
-    first = last = None
-    brightest = 0.0
-    for frame in read_video(path):
-        luma = frame.astype(np.float32).mean(axis=2)
-        brightest = max(brightest, float(luma.mean()))
-        first = luma if first is None else first
-        last = luma
-    if first is None:
+    facts = picture_facts(path)
+    if facts.change is None:
         return Finding(False, "the clip has no frames")
-    change = float(np.abs(last - first).mean())
-    metadata = {"brightest_mean_luma": round(brightest, 2), "first_to_last_change": round(change, 3)}
-    if brightest < BLACK_LEVEL:
+    metadata = {"brightest_mean_luma": round(facts.brightest, 2), "first_to_last_change": round(facts.change, 3)}
+    if facts.brightest < BLACK_LEVEL:
         return Finding(False, "every frame is black", metadata)
-    if change < FROZEN_DIFFERENCE:
+    if facts.change < FROZEN_DIFFERENCE:
         return Finding(False, "the picture is frozen: the last frame equals the first", metadata)
     return Finding(True, "the picture is lit and moves", metadata)
 

@@ -75,6 +75,17 @@ def test_picture_alive_tells_black_and_frozen_from_moving(tmp_path, kind, passed
     assert finding.passed is passed and says in finding.summary
 
 
+def test_a_clips_two_checks_decode_it_once(tmp_path, monkeypatch):
+    path = tmp_path / "clip.mp4"
+    write_video(path, frames("moving"), 8, (64, 36))
+    decoded, read_video = [], checks.read_video
+    monkeypatch.setattr(checks, "read_video", lambda p: decoded.append(p) or read_video(p))
+    assert checks.exact_frames(path, 10).passed and checks.picture_alive(path).passed
+    assert len(decoded) == 1, "exact_frames and picture_alive read one decode of the clip"
+    write_video(path, frames("frozen"), 8, (64, 36))  # another clip at the same path
+    assert not checks.picture_alive(path).passed and len(decoded) == 2
+
+
 def test_exact_frames_and_duration_count_decoded_frames(tmp_path):
     path = tmp_path / "short.mp4"
     write_video(path, frames("moving", 7), 8, (64, 36))
