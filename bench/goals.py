@@ -108,15 +108,26 @@ def partitions_page_seconds(home: Path, film: str, asset: str, shown_shot: str) 
         stop_ui(server)
 
 
+# the preview profile's language model, made once per model cache (FILM_HOME/models): its GGUF
+# converted (backends/text.py) and loaded
+PREPARE_TEXT_MODEL = "from film_pipeline.backends import get_backend; get_backend('text', 'preview')"
+
+
 def demo(runs: int, ui_runs: int, root: Path, sensor_interval: int = 3) -> dict:
     """The demo film: first render and one prompt edit from the command line (each a process, as a
-    user runs it), then the same edit saved while `film ui` runs (sensor every `sensor_interval` s)."""
+    user runs it), then the same edit saved while `film ui` runs (sensor every `sensor_interval` s).
+    The language model's one-time conversion is timed apart, before the first render."""
     from bench.operations import SHOT_EDITED, edit_prompt, ui_edit_timings
 
     home = root / "demo"
     film_dir = home / "films" / "demo"
     shutil.copytree(REPO / "data" / "films" / "demo", film_dir)
     env = {**os.environ, "FILM_HOME": str(home), "PYTHONWARNINGS": "ignore"}
+    # once per machine, before any render: the language model's GGUF converted into the model cache
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", PREPARE_TEXT_MODEL], env=env, cwd=REPO, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    prepare = time.perf_counter() - started
     started = time.perf_counter()
     subprocess.run(FILM + ["render", str(film_dir), "--no-progress"], env=env, cwd=REPO, check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -130,7 +141,7 @@ def demo(runs: int, ui_runs: int, root: Path, sensor_interval: int = 3) -> dict:
         edits.append(time.perf_counter() - started)
     os.environ["FILM_HOME"] = str(home)
     boot, ui_shot, ui_cut = ui_edit_timings(film_dir, ui_runs, sensor_interval)
-    return {"first": first, "edit": statistics.median(edits), "ui_boot": boot, "ui_shot": ui_shot, "ui_cut": ui_cut,
+    return {"prepare": prepare, "first": first, "edit": statistics.median(edits), "ui_boot": boot, "ui_shot": ui_shot, "ui_cut": ui_cut,
             "shot": SHOT_EDITED, "sensor_interval": sensor_interval}
 
 

@@ -285,7 +285,8 @@ def goal_rows(rows: list[dict], orchestra: dict, cuts: list[dict], floor: float,
         goal(f"a hard-cut film assembles in ≤ 2× ffmpeg's stream copy ({row['cut'].split(', ')[1]})",
              f"{row['ours'] / row['copy']:.2f}×", row["ours"] <= 2 * row["copy"])
     if demo:
-        goal("the demo's first render ≤ 2 min", f"{demo['first']:.0f} s", demo["first"] <= 120)
+        goal(f"the demo's first render ≤ 2 min (the language model's one-time conversion before it: "
+             f"{demo['prepare']:.0f} s)", f"{demo['first']:.0f} s", demo["first"] <= 120)
         goal("the demo: edit to cut ≤ 15 s", f"{demo['edit']:.1f} s", demo["edit"] <= 15)
         goal(f"the demo: UI save to cut ≤ 1.3× the CLI's (the sensor's interval {demo['sensor_interval']} s; "
              "Dagster's daemon evaluates sensors every 5 s at most)",
@@ -357,9 +358,14 @@ def report(rows: list[dict], orchestra: dict, cuts: list[dict], runs: int, took:
                      f"{row['status']:.1f} | {row['status_mb']:.0f} | {row['noop']:.1f} | {row['noop_mb']:.0f} | {shown} |")
     if demo:
         lines += ["", "## 5. The demo film", "",
-                  "| first render (s) | one prompt edit, `film render` (s) | `film ui` boot (s) | save → the shot rerun in the UI (s) "
-                  "| save → the new cut in the UI (s) |", "|---|---|---|---|---|",
-                  f"| {demo['first']:.1f} | {demo['edit']:.1f} | {demo['ui_boot']:.1f} | {demo['ui_shot']:.1f} | {demo['ui_cut']:.1f} |"]
+                  "| the language model's conversion, once (s) | first render (s) | one prompt edit, `film render` (s) "
+                  "| `film ui` boot (s) | save → the shot rerun in the UI (s) | save → the new cut in the UI (s) |",
+                  "|---|---|---|---|---|---|",
+                  f"| {demo['prepare']:.1f} | {demo['first']:.1f} | {demo['edit']:.1f} | {demo['ui_boot']:.1f} | "
+                  f"{demo['ui_shot']:.1f} | {demo['ui_cut']:.1f} |", "",
+                  "The conversion (the preview's SmolLM2 GGUF de-quantised into the model cache, and loaded once) "
+                  "happens once per model cache, on the first render that expands a prompt; it is timed apart here, "
+                  "in the same fresh FILM_HOME, just before the first render."]
     comparable = [row for row in rows if not row.get("elsewhere")]  # sizes from another machine make no growth
     if len(comparable) < 2:
         return "\n".join(lines) + "\n"
