@@ -18,7 +18,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.reframe import psnr  # noqa: E402
+from bench.reframe import compared, psnr_table  # noqa: E402
 
 
 def version_2_camera():
@@ -72,16 +72,8 @@ def main() -> None:
                                 film.resolution, shot.id, shot.seed, scale=film.upscale)
         before, old_seconds = timed_frames(old, big, request)
         after, new_seconds = timed_frames(new, big, request)
-        scores = [psnr(a, b) for a, b in zip(before, after)]
-        rows.append((shot.id, len(after), old_seconds, new_seconds, min(scores), float(np.mean(scores))))
-        print(f"{shot.id}: {len(after)} frames, {old_seconds:.1f}s -> {new_seconds:.1f}s, "
-              f"PSNR min {min(scores):.1f} dB, mean {np.mean(scores):.1f} dB", flush=True)
-    table = ["| shot | frames | version 2, affine (s) | version 3, resize (s) | PSNR min (dB) | PSNR mean (dB) |",
-             "|---|---|---|---|---|---|"]
-    table += [f"| {s} | {n} | {a:.1f} | {b:.1f} | {lo:.1f} | {mean:.1f} |" for s, n, a, b, lo, mean in rows]
-    table.append(f"| all | {sum(r[1] for r in rows)} | {sum(r[2] for r in rows):.1f} | {sum(r[3] for r in rows):.1f} | "
-                 f"{min(r[4] for r in rows):.1f} | {np.mean([r[5] for r in rows]):.1f} |")
-    print("\n".join(table))
+        rows.append(compared(shot.id, before, after, old_seconds, new_seconds))
+    psnr_table(rows, "version 2, affine (s)", "version 3, resize (s)")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,24 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return 99.0 if mse == 0 else 10 * np.log10(255 ** 2 / mse)
 
 
+def compared(shot: str, old: list, new: list, old_seconds: float, new_seconds: float) -> tuple:
+    """One shot's row: (shot, frames, old seconds, new seconds, PSNR min, PSNR mean), printed as it comes."""
+    scores = [psnr(a, b) for a, b in zip(old, new)]
+    print(f"{shot}: {len(new)} frames, {old_seconds:.1f}s -> {new_seconds:.1f}s, "
+          f"PSNR min {min(scores):.1f} dB, mean {np.mean(scores):.1f} dB", flush=True)
+    return shot, len(new), old_seconds, new_seconds, min(scores), float(np.mean(scores))
+
+
+def psnr_table(rows: list[tuple], old: str, new: str) -> list[str]:
+    """The rows as a Markdown table with a total line, printed."""
+    table = [f"| shot | frames | {old} | {new} | PSNR min (dB) | PSNR mean (dB) |", "|---|---|---|---|---|---|"]
+    table += [f"| {s} | {n} | {a:.1f} | {b:.1f} | {lo:.1f} | {mean:.1f} |" for s, n, a, b, lo, mean in rows]
+    table.append(f"| all | {sum(r[1] for r in rows)} | {sum(r[2] for r in rows):.1f} | {sum(r[3] for r in rows):.1f} | "
+                 f"{min(r[4] for r in rows):.1f} | {np.mean([r[5] for r in rows]):.1f} |")
+    print("\n".join(table))
+    return table
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--shots", default="", help="shot ids (default: every shot of the demo)")
@@ -57,17 +75,8 @@ def main() -> None:
 
         new = list(camera.animate(big, replace(request, scale=factor)))
         new_seconds = time.perf_counter() - started
-        scores = [psnr(a, b) for a, b in zip(old, new)]
-        rows.append((shot.id, len(old), old_seconds, new_seconds, min(scores), float(np.mean(scores))))
-        print(f"{shot.id}: {len(old)} frames, {old_seconds:.1f}s -> {new_seconds:.1f}s, "
-              f"PSNR min {min(scores):.1f} dB, mean {np.mean(scores):.1f} dB", flush=True)
-    table = ["| shot | frames | every frame upscaled (s) | reframed (s) | PSNR min (dB) | PSNR mean (dB) |",
-             "|---|---|---|---|---|---|"]
-    table += [f"| {s} | {n} | {a:.1f} | {b:.1f} | {lo:.1f} | {mean:.1f} |" for s, n, a, b, lo, mean in rows]
-    total_old, total_new = sum(r[2] for r in rows), sum(r[3] for r in rows)
-    table.append(f"| all | {sum(r[1] for r in rows)} | {total_old:.1f} | {total_new:.1f} | "
-                 f"{min(r[4] for r in rows):.1f} | {np.mean([r[5] for r in rows]):.1f} |")
-    print("\n".join(table))
+        rows.append(compared(shot.id, old, new, old_seconds, new_seconds))
+    table = psnr_table(rows, "every frame upscaled (s)", "reframed (s)")
     if args.out:
         args.out.write_text("\n".join(table) + "\n")
 
