@@ -18,6 +18,7 @@ measuring functions are plain functions of a file, so the tests and `film` can u
 """
 
 import dataclasses
+import functools
 import hashlib
 import json
 import subprocess
@@ -58,26 +59,22 @@ class PictureFacts:
     change: float | None = None   # mean absolute luma change from the first frame to the last (None: no frames)
 
 
-_last_facts: tuple = (None, None)  # (the file's identity, its facts): a clip's two checks decode it once
-
-
 def picture_facts(path: Path) -> PictureFacts:
     """The frame count, the brightest frame and the change from first to last frame, decoded once
-    for the file as it is now (its checks run one after another, on the same file)."""
-    global _last_facts
+    for the file as it is now (a clip's checks run one after another, on the same file)."""
     stat = path.stat()
-    identity = (str(path.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns)
-    if _last_facts[0] == identity:
-        return _last_facts[1]
+    return _decoded_facts(path.resolve(), (stat.st_ino, stat.st_size, stat.st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=1)  # the file last measured: a clip's two checks decode it once
+def _decoded_facts(path: Path, identity: tuple) -> PictureFacts:
     frames, brightest, first, frame = 0, 0.0, None, None
     for frame in read_video(path):
         frames += 1
         brightest = max(brightest, float(frame.mean()))  # the mean of the channel means: the frame's mean luma
         if first is None:
             first = _luma(frame)
-    facts = PictureFacts(frames, brightest, None if first is None else float(np.abs(_luma(frame) - first).mean()))
-    _last_facts = (identity, facts)
-    return facts
+    return PictureFacts(frames, brightest, None if first is None else float(np.abs(_luma(frame) - first).mean()))
 
 
 def _luma(frame: np.ndarray) -> np.ndarray:
