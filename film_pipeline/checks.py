@@ -9,7 +9,9 @@
   at the film's loudness target (±1 LU integrated, true peak under the ceiling) as an independent
   meter (ffmpeg's `ebur128`, `peak=true`) reads the delivered AAC. The meter's reading is kept
   under FILM_HOME/cache/loudness by the digest of the cut's audio stream (its packets, read
-  without decoding), so a cut whose picture alone changed is not measured again.
+  without decoding), so a cut whose picture alone changed is not measured again. The decode, the
+  packet count and that digest come from one pass of ffmpeg over the cut (`film_pass`), which a
+  render starts as soon as the cut is stored (`read_ahead`).
 
 Each check reads the artifact the asset's latest materialization recorded, through the store
 (so a file whose sha256 no longer matches fails the check instead of passing unread). The
@@ -24,14 +26,14 @@ import json
 import subprocess
 import wave
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from film_pipeline.home import film_home, keep_in_cache
-from film_pipeline.media import (Loudness, audio_stream_digest, count_packets, ebur128, ffmpeg_identity, read_video,
-                                 read_wav, run_ffmpeg)
+from film_pipeline.media import Loudness, Pass, decode_and_list, ebur128, ffmpeg_identity, read_video, read_wav
 from film_pipeline.store import ArtifactStore, IntegrityError
 
 BLACK_LEVEL = 8.0        # mean 8-bit luma below this is black
@@ -138,15 +140,14 @@ def sound_sources(manifest: dict, film=None) -> int | None:
 
 def decodes(path: Path) -> Finding:
     """Decode every video and audio packet; any decoder error fails."""
-    run = run_ffmpeg("-v", "error", "-i", str(path), "-f", "null", "-", capture_output=True, text=True)
-    errors = run.stderr.strip()
-    if run.returncode or errors:
-        return Finding(False, f"ffmpeg could not decode it: {errors.splitlines()[-1] if errors else run.returncode}")
+    errors = film_pass(path).errors
+    if errors:
+        return Finding(False, f"ffmpeg could not decode it: {errors.splitlines()[-1]}")
     return Finding(True, "decodes end to end")
 
 
 def duration_matches(path: Path, expected_frames: int, fps: int) -> Finding:
-    frames = count_packets(path)  # `decodes` decodes it whole; counting needs no second decode
+    frames = film_pass(path).video_packets or 0  # packets, read in the pass that decodes it
     summary = (f"{frames / fps:.3f}s, the script's duration" if frames == expected_frames
                else f"{frames / fps:.3f}s where the script runs {expected_frames / fps:.3f}s")
     return Finding(frames == expected_frames, summary, {"frames": frames, "expected_frames": expected_frames})
@@ -156,9 +157,10 @@ def meter_reading(path: Path, memo: Path | None = None) -> Loudness:
     """ebur128's reading of the file's audio. With `memo`, the reading is kept there by the audio
     stream's digest and the meter's binary: the meter's pass over a feature's whole programme takes
     seconds, reading the stream's packets a fraction of that, and the same packets read the same."""
-    if memo is None:
+    digest = film_pass(path).audio_digest if memo is not None else None
+    if digest is None:
         return ebur128(path)
-    identity = f"{METER_VERSION}:{ffmpeg_identity()}:{audio_stream_digest(path)}"
+    identity = f"{METER_VERSION}:{ffmpeg_identity()}:{digest}"
     kept = memo / f"{hashlib.sha256(identity.encode()).hexdigest()[:32]}.json"
     try:
         return Loudness(**json.loads(kept.read_text()))
@@ -167,6 +169,43 @@ def meter_reading(path: Path, memo: Path | None = None) -> Loudness:
     measured = ebur128(path)
     keep_in_cache(json.dumps(dataclasses.asdict(measured)), kept)
     return measured
+
+
+# ---- one pass over a film for its three checks, started as soon as the cut is stored ----------
+
+_passes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="film-pass")
+_pass_of: dict[tuple, Future] = {}  # the film file last read: its identity, and the pass over it
+
+
+def _identity(path: Path) -> tuple:
+    stat = path.stat()
+    return path.resolve(), stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+def read_ahead(path: Path) -> None:
+    """Start the pass over a film just stored, beside the steps that follow it: the cut's checks
+    then find it read (in a render, Dagster runs them after the timeline export, on the other core)."""
+    key = _identity(path)
+    if key not in _pass_of:
+        _pass_of.clear()
+        _pass_of[key] = _passes.submit(decode_and_list, path)
+
+
+def film_pass(path: Path) -> Pass:
+    """`media.decode_and_list` of the file as it is now, read once for the checks that ask (the
+    decode, the packet count and the audio digest), or found read ahead."""
+    key = _identity(path)
+    ahead = _pass_of.get(key)
+    if ahead is not None:
+        try:
+            return ahead.result()
+        except Exception:  # noqa: BLE001 - read again here, where the error is the caller's
+            pass
+    _pass_of.clear()
+    read = decode_and_list(path)
+    _pass_of[key] = done = Future()
+    done.set_result(read)
+    return read
 
 
 def loudness_on_target(path: Path, loudness: float, true_peak: float, silent: bool = False,

@@ -13,6 +13,7 @@ import hashlib
 import os
 import re
 import subprocess
+import tempfile
 import wave
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -149,13 +150,6 @@ def probe(path: Path) -> VideoInfo:
     )
 
 
-def count_packets(path: Path) -> int:
-    """The video stream's packets, read without decoding (each of our H.264 frames is one packet)."""
-    run = run_ffmpeg("-v", "error", "-i", str(path), "-map", "0:v:0", "-c", "copy", "-f", "null", "-",
-                     "-progress", "pipe:1", capture_output=True, text=True, check=True)
-    return int([line for line in run.stdout.splitlines() if line.startswith("frame=")][-1].split("=", 1)[1])
-
-
 def write_wav(path: Path, samples: np.ndarray, rate: int = SAMPLE_RATE) -> None:
     """Write float samples in [-1, 1], shape (n,) or (n, channels), as 16-bit PCM."""
     samples = np.atleast_2d(samples.T).T if samples.ndim == 1 else samples
@@ -287,18 +281,55 @@ def ffmpeg_identity() -> str:
     return f"{FFMPEG}:{binary.st_size}:{binary.st_mtime_ns}"
 
 
-def audio_stream_digest(path: Path) -> str:
-    """sha256 of the file's first audio stream as muxed, read without decoding: ffmpeg's framemd5
-    of a stream copy lists its codec, sample rate, layout and extradata, then each packet's
-    timestamps, duration, side data and bytes (an MD5 each: FFmpeg's own regression tests compare
-    streams so, and a SHA-256 each makes the listing a third slower to write). Two files with the
-    same digest decode to the same samples."""
-    run = run_ffmpeg("-v", "error", "-i", str(path), "-map", "0:a:0", "-c", "copy", "-f", "framemd5", "-",
-                     capture_output=True)
-    if run.returncode:
-        raise RuntimeError(f"ffmpeg could not read the audio of {path}: "
-                           f"{without_ffmpeg_banner(run.stderr.decode(errors='replace'))}")
-    return hashlib.sha256(run.stdout).hexdigest()
+@dataclass(frozen=True)
+class Pass:
+    """What one pass of ffmpeg over a film read: the decoders' errors, and its video and audio
+    streams' packets as framemd5 lists them (None for a stream the file does not have)."""
+
+    errors: str
+    video_listing: bytes | None
+    audio_listing: bytes | None
+
+    @property
+    def video_packets(self) -> int | None:
+        """The video stream's packets, read without decoding (each of our H.264 frames is one packet)."""
+        if self.video_listing is None:
+            return None
+        return sum(1 for line in self.video_listing.splitlines() if line and not line.startswith(b"#"))
+
+    @property
+    def audio_digest(self) -> str | None:
+        """sha256 of the first audio stream as muxed: framemd5 of its stream copy lists its codec,
+        sample rate, layout and extradata, then each packet's timestamps, duration, side data and
+        bytes (an MD5 each: FFmpeg's own regression tests compare streams so, and a SHA-256 each
+        makes the listing a third slower to write). Two files with the same digest decode to the
+        same samples."""
+        return None if self.audio_listing is None else hashlib.sha256(self.audio_listing).hexdigest()
+
+
+def decode_and_list(path: Path) -> Pass:
+    """Decode every video and audio packet of a film (its picture and sound to nothing, as
+    `-f null` does) and, in the same read of the file, list its first video and audio streams'
+    packets as stream copies to framemd5: one demuxing of the file instead of three."""
+    with tempfile.TemporaryDirectory(prefix="decode-") as folder:
+        video, audio = Path(folder) / "video.framemd5", Path(folder) / "audio.framemd5"
+        # an optional map that matches nothing leaves the output to ffmpeg's own choice of streams:
+        # each listing says which kind of stream it holds, and only the right kind is kept
+        run = run_ffmpeg("-v", "error", "-i", str(path), "-f", "null", "-",
+                         "-map", "0:v:0?", "-c", "copy", "-f", "framemd5", str(video),
+                         "-map", "0:a:0?", "-c", "copy", "-f", "framemd5", str(audio), capture_output=True)
+        errors = without_ffmpeg_banner(run.stderr.decode(errors="replace")).strip()
+        if run.returncode and not errors:
+            errors = f"ffmpeg exited with status {run.returncode}"
+        return Pass(errors, _listing_of(video, b"video"), _listing_of(audio, b"audio"))
+
+
+def _listing_of(path: Path, kind: bytes) -> bytes | None:
+    try:
+        listing = path.read_bytes()
+    except OSError:
+        return None
+    return listing if re.search(rb"^#media_type 0: " + kind + rb"$", listing, re.MULTILINE) else None
 
 
 def loudnorm_measure(path: Path, loudness: float, true_peak: float) -> dict:

@@ -4,8 +4,11 @@ A body finds its inputs (the specs as observed, the upstream manifests as record
 to its stage as local files, and lets the materializer reuse or render the version they make.
 """
 
+from pathlib import Path
+
 import dagster as dg
 
+from film_pipeline.checks import read_ahead
 from film_pipeline.defs.conditions import inputs_changed
 from film_pipeline.defs.film_graph import FilmGraph, sync_shot_partitions
 from film_pipeline.defs.resources import StoreResource
@@ -136,7 +139,9 @@ def final_cut_body(step: Step):
                                 subtitles={role: step.local(subs["files"][role]) for role in ("subtitles", "captions")},
                                 title_overlay=True, segment_cache=film_home() / "cache" / "cut-segments")
 
-    return step.materialize("final_cut", film_level_inputs("final_cut", versions, shots), make)
+    made = step.materialize("final_cut", film_level_inputs("final_cut", versions, shots), make)
+    read_ahead(Path(made.metadata["path"].value))  # the cut's checks read it beside the timeline export
+    return made
 
 
 def timeline_export_body(step: Step):

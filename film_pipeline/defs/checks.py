@@ -10,6 +10,10 @@ from film_pipeline.film import FilmError, load_film
 from film_pipeline.graph import is_per_shot
 
 
+# Dagster's op tag for the order of a run's ready steps (higher first, 0 by default)
+AFTER_THE_FILM = {"dagster/priority": "-1"}
+
+
 def check_definitions(graph: FilmGraph) -> list[dg.AssetChecksDefinition]:
     return [check_definition(graph, spec) for spec in CHECKS]
 
@@ -24,7 +28,10 @@ def check_definition(graph: FilmGraph, spec: CheckSpec) -> dg.AssetChecksDefinit
     partitioned = is_per_shot(spec.asset)
 
     @dg.asset_check(asset=graph.key(spec.asset), name=spec.name, description=spec.description, blocking=spec.blocking,
-                    partitions_def=graph.partitions if partitioned else None)
+                    partitions_def=graph.partitions if partitioned else None,
+                    # a film's checks wait for the film's other steps: the cut is there sooner, and the
+                    # cut's checks find it read ahead (checks.read_ahead) beside the timeline export
+                    op_tags=None if partitioned or spec.blocking else AFTER_THE_FILM)
     def film_check(context: dg.AssetCheckExecutionContext, store: StoreResource) -> dg.AssetCheckResult:
         shot = context.partition_key if partitioned else None
         manifest_key = graph.latest_manifest_key(context.instance, spec.asset, shot)

@@ -8,9 +8,13 @@ import pytest
 
 from film_pipeline import checks
 from film_pipeline.checks import loudness_on_target, meter_reading
-from film_pipeline.media import audio_stream_digest, ebur128, run_ffmpeg
+from film_pipeline.media import decode_and_list, ebur128, run_ffmpeg
 
 SECONDS = 3
+
+
+def audio_digest(path: Path) -> str:
+    return decode_and_list(path).audio_digest
 
 
 def encode_sound(path: Path, frequency: int, volume: float = 0.3) -> Path:
@@ -45,7 +49,7 @@ def test_a_new_picture_over_the_same_sound_is_not_measured_again(tmp_path, meter
     first = cut_with(tmp_path / "first.mp4", sound, "testsrc")
     new_picture = cut_with(tmp_path / "new_picture.mp4", sound, "smptebars")
     assert first.read_bytes() != new_picture.read_bytes()
-    assert audio_stream_digest(first) == audio_stream_digest(new_picture)
+    assert audio_digest(first) == audio_digest(new_picture)
     memo = tmp_path / "memo"
     reading = meter_reading(first, memo)
     assert reading == ebur128(first) and meter_calls == ["first.mp4"]
@@ -64,7 +68,7 @@ def test_a_cut_whose_sound_changed_is_measured_afresh(tmp_path, meter_calls, cha
     else:
         other = encode_sound(tmp_path / "other.m4a", *((440, 0.6) if change == "louder" else (660, 0.3)))
         changed = cut_with(tmp_path / "changed.mp4", other, "testsrc")
-    assert audio_stream_digest(first) != audio_stream_digest(changed)
+    assert audio_digest(first) != audio_digest(changed)
     memo = tmp_path / "memo"
     meter_reading(first, memo)
     assert meter_reading(changed, memo) == ebur128(changed)
@@ -85,5 +89,5 @@ def test_a_damaged_reading_is_measured_again_and_a_file_without_sound_is_an_erro
     silent = tmp_path / "picture_only.mp4"
     run_ffmpeg("-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=s=64x36:r=8:d=1", "-c:v", "libx264", str(silent),
                check=True)
-    with pytest.raises(RuntimeError, match="could not read the audio of .*picture_only.mp4"):
+    with pytest.raises(RuntimeError, match="could not measure the loudness of .*picture_only.mp4"):
         meter_reading(silent, memo)

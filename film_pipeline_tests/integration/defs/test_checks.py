@@ -99,6 +99,39 @@ def test_exact_frames_and_duration_count_decoded_frames(tmp_path):
     assert not checks.decodes(broken).passed
 
 
+def test_the_cuts_three_checks_share_one_pass_over_it(tmp_path, monkeypatch):
+    path = tmp_path / "cut.mp4"
+    write_video(path, frames("moving", 12), 8, (64, 36))
+    passes, decode_and_list = [], checks.decode_and_list
+    monkeypatch.setattr(checks, "decode_and_list", lambda p: passes.append(p) or decode_and_list(p))
+    assert checks.decodes(path).passed and checks.duration_matches(path, 12, 8).passed
+    assert checks.film_pass(path).audio_digest is None and len(passes) == 1  # no sound: no digest
+    checks.read_ahead(path)  # the same file, already read: nothing more
+    assert len(passes) == 1
+    write_video(path, frames("moving", 11), 8, (64, 36))  # a new cut at the same path
+    checks.read_ahead(path)
+    finding = checks.duration_matches(path, 12, 8)
+    assert not finding.passed and finding.metadata["frames"] == 11 and len(passes) == 2
+
+
+def test_a_render_checks_the_cut_after_the_timeline_export_from_the_pass_it_read_ahead(rendered, monkeypatch):
+    from film_pipeline.render import render_film
+    from film_pipeline_tests.conftest import edit_film, shot
+
+    passes, decode_and_list = [], checks.decode_and_list
+    monkeypatch.setattr(checks, "decode_and_list", lambda p: passes.append(p) or decode_and_list(p))
+    edit_film(rendered, lambda doc: shot(doc, "b").__setitem__("prompt", "a green door in a white wall"))
+    result = render_film(rendered)
+    assert ("final_cut", None) in result.materialized and not result.failures
+    [cut] = passes  # read once, for all three checks: ahead, as soon as the cut was stored
+    assert cut == result.final_cut
+    instance = get_instance()
+    film_run = instance.get_run_by_id(result.run_ids[-1])
+    started = [e.step_key for e in instance.all_logs(film_run.run_id, of_type=dg.DagsterEventType.STEP_START)]
+    assert started.index("mini__timeline_export") < min(i for i, key in enumerate(started) if "final_cut_" in key), \
+        started
+
+
 def test_audio_check_fails_on_silence_and_clipping(tmp_path):
     t = np.arange(48_000) / 48_000
     cases = {"ok": 0.5 * np.sin(2 * np.pi * 220 * t), "silent": np.zeros_like(t),

@@ -112,3 +112,28 @@ def test_a_contact_sheet_of_some_shots_numbers_them_by_their_place_in_the_film()
     numbered = edit.contact_sheet(tiles, numbers=[1, 21, 41])
     assert numbered.size == edit.contact_sheet(tiles).size
     assert numbered.tobytes() != edit.contact_sheet(tiles).tobytes()  # the labels differ
+
+
+def test_a_kept_contact_sheet_is_copied_until_a_shot_it_shows_changes(tmp_path, monkeypatch):
+    keyframes = []
+    for n in range(150):  # more than a sheet shows: shot 1 is not on it, shot 0 is
+        path = tmp_path / f"key{n}.png"
+        Image.new("RGB", (64, 36), (n, 90, 120)).save(path)
+        keyframes.append((f"s{n}", path))
+    drawn, draw = [], edit.contact_sheet
+    monkeypatch.setattr(edit, "contact_sheet", lambda *a, **k: drawn.append(1) or draw(*a, **k))
+    cache, first, again = tmp_path / "cache", tmp_path / "first.png", tmp_path / "again.png"
+    final_cut.write_contact_sheet(keyframes, first, cache)
+    final_cut.write_contact_sheet(keyframes, again, cache)
+    assert len(drawn) == 1 and again.read_bytes() == first.read_bytes()
+    assert 1 not in final_cut.sheet_shots(150)
+    unshown = tmp_path / "new1.png"
+    Image.new("RGB", (64, 36), (255, 0, 0)).save(unshown)
+    final_cut.write_contact_sheet([keyframes[0], ("s1", unshown), *keyframes[2:]], again, cache)
+    assert len(drawn) == 1, "a shot the sheet does not show drew it again"
+    shown = tmp_path / "new0.png"
+    Image.new("RGB", (64, 36), (255, 0, 0)).save(shown)
+    final_cut.write_contact_sheet([("s0", shown), *keyframes[1:]], again, cache)
+    assert len(drawn) == 2 and again.read_bytes() != first.read_bytes()
+    final_cut.write_contact_sheet([("renamed", keyframes[0][1]), *keyframes[1:]], again, cache)
+    assert len(drawn) == 3, "a shot's new name is on the sheet"
