@@ -18,6 +18,23 @@ from film_pipeline.store import ArtifactStore, artifact_key
 READING_THREADS = 16  # manifests read at once: small files, or GETs from S3
 
 
+class RunReads:
+    """What the steps of one run have read of their inputs: manifests by key, and the stored files
+    whose sha256 was checked, by key, sha256 and the file's identity. A film's cut and its timeline
+    export read the same manifests and clips (2,000 of each in a feature); the second reads them
+    from here. A file replaced since (a forced re-render writes a new file) is checked again."""
+
+    run_id: str | None = None
+    manifests: dict[str, dict] = {}
+    checked: set[tuple] = set()
+
+    @classmethod
+    def of(cls, run_id: str) -> type["RunReads"]:
+        if run_id != cls.run_id:  # a new run starts with nothing read
+            cls.run_id, cls.manifests, cls.checked = run_id, {}, set()
+        return cls
+
+
 class MissingInputError(RuntimeError):
     """An input of this step has never been observed or rendered."""
 
@@ -64,13 +81,20 @@ class Step:
             raise MissingInputError(f"{self.graph.slug}/{name}[{never[0]}] has no recorded version{others}; "
                                     f"materialize {name}[{never[0]}] first")
         keys = [artifact_key(self.graph.slug, name, shot, recorded[shot], "json") for shot in shots]
+        read = RunReads.of(self.context.run_id).manifests
+        unread = [key for key in dict.fromkeys(keys) if key not in read]
         with ThreadPoolExecutor(READING_THREADS) as pool:
-            manifests = list(pool.map(self.store.read_json, keys))
-        return {shot: (recorded[shot], manifest) for shot, manifest in zip(shots, manifests)}
+            read.update(zip(unread, pool.map(self.store.read_json, unread)))
+        return {shot: (recorded[shot], read[key]) for shot, key in zip(shots, keys)}
 
     def local(self, stored: dict) -> Path:
-        """A stored file of an input's manifest, as a local file whose sha256 was checked."""
-        return self.store.local_path(stored["key"], stored["sha256"])
+        """A stored file of an input's manifest, as a local file whose sha256 was checked (once a run)."""
+        checked = RunReads.of(self.context.run_id).checked
+        path = self.store.local_path(stored["key"])
+        if _identity(stored, path) not in checked:
+            path = self.store.local_path(stored["key"], stored["sha256"])
+            checked.add(_identity(stored, path))
+        return path
 
     def backends(self, stage: str, ident: dict):
         """The spec's backend; on a retry, with its memory savers on (same output, less GPU memory)."""
@@ -97,3 +121,8 @@ class Step:
     def spec_versions(self, shot: str | None) -> dict[str, str]:
         """The shot's spec versions when this was made: what `film rollback` restores."""
         return {name: self.version(name, shot, is_source=True) for name in SHOT_SOURCES} if shot else {}
+
+
+def _identity(stored: dict, path: Path) -> tuple:
+    stat = path.stat()
+    return stored["key"], stored["sha256"], stat.st_ino, stat.st_size, stat.st_mtime_ns

@@ -1,17 +1,19 @@
 """A step's inputs as the instance records them: a film-level step reads every shot's version in
 one query, and one never made is a clear error that names it."""
 
+from collections import Counter
+
 import dagster as dg
 
 from film_pipeline.home import get_instance
 from film_pipeline.render import QUIET, open_session
 
 
-def render_alone(film_dir, name: str) -> dg.ExecuteInProcessResult:
+def render_alone(film_dir, *names: str) -> dg.ExecuteInProcessResult:
     session = open_session(film_dir)
     job = session.defs.resolve_job_def(session.graph.film_job)
     return job.execute_in_process(instance=get_instance(), run_config=QUIET, raise_on_error=False,
-                                  asset_selection=[session.graph.key(name)])
+                                  asset_selection=[session.graph.key(name) for name in names])
 
 
 def failure_of(result: dg.ExecuteInProcessResult) -> str:
@@ -39,3 +41,29 @@ def test_a_shot_input_never_made_is_named(rendered):
     assert render_alone(rendered, "script").success
     message = failure_of(render_alone(rendered, "final_cut"))
     assert "mini/upscaled_clip[d] has no recorded version" in message
+
+
+def test_the_steps_of_a_run_read_each_clip_manifest_and_check_each_clip_once(rendered, monkeypatch):
+    from film_pipeline.store import base, local
+
+    store = rendered.parent.parent / "store" / "mini"
+    for name in ("final_cut", "timeline_export"):  # both made again, in one run, from the same clips
+        for manifest in (store / name / "_").glob("*.json"):
+            manifest.unlink()
+    reads, hashed = Counter(), Counter()
+    read_json, sha256_file = base.StoreHelpers.read_json, local.sha256_file
+    monkeypatch.setattr(base.StoreHelpers, "read_json", lambda self, key: reads.update([key]) or read_json(self, key))
+    monkeypatch.setattr(local, "sha256_file", lambda path: hashed.update([str(path)]) or sha256_file(path))
+    result = render_alone(rendered, "final_cut", "timeline_export")
+    assert result.success
+    made = [event.materialization for event in result.get_asset_materialization_events()]
+    assert [m.metadata["reused"].value for m in made] == [False, False]
+    clip_manifests = [count for key, count in reads.items() if key.startswith("mini/upscaled_clip/")]
+    assert len(clip_manifests) == 3 and set(clip_manifests) == {1}, reads
+    clips = [count for path, count in hashed.items() if "/upscaled_clip/" in path and path.endswith(".mp4")]
+    assert len(clips) == 3 and set(clips) == {1}, hashed
+    for manifest in (store / "timeline_export" / "_").glob("*.json"):
+        manifest.unlink()
+    assert render_alone(rendered, "timeline_export").success
+    clips = [count for path, count in hashed.items() if "/upscaled_clip/" in path and path.endswith(".mp4")]
+    assert set(clips) == {2}, "a new run checks the clips again"
