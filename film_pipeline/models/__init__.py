@@ -15,6 +15,7 @@ stage and model, so a test can prove that a render of N shots loads each model o
 from __future__ import annotations  # torch appears in annotations only: importing this module never loads it
 
 import os
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -49,14 +50,17 @@ def resolve_model(ref: str, stage: str) -> str:
 
 
 def quiet_libraries() -> None:
-    """Loading bars and notices from diffusers/transformers would garble `film`'s own progress bar."""
-    import diffusers
+    """Loading bars and notices from diffusers/transformers would garble `film`'s own progress bar.
+    diffusers is quieted once something has imported it (a diffusers loader has, before it loads):
+    importing it only to quiet it took 3 s of a render whose models are all transformers'."""
     import transformers
 
-    diffusers.utils.logging.disable_progress_bar()
-    diffusers.utils.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
     transformers.utils.logging.set_verbosity_error()
+    if "diffusers" in sys.modules:
+        diffusers = sys.modules["diffusers"]
+        diffusers.utils.logging.disable_progress_bar()
+        diffusers.utils.logging.set_verbosity_error()
 
 
 def load_pretrained(loader, ref: str, stage: str, profile_hint: str = "", **kwargs):
