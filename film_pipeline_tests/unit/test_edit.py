@@ -90,6 +90,35 @@ def test_composed_segments_are_kept_and_only_what_an_edit_touched_is_composed_ag
     assert sha256_file(uncached) == sha256_file(tmp_path / "edited.mp4"), "a kept segment is the bytes it would be"
 
 
+def test_a_long_cut_joins_its_parts_in_kept_runs_into_the_same_bytes_and_an_edit_rejoins_one_run(tmp_path,
+                                                                                                    monkeypatch):
+    from film_pipeline.store import sha256_file
+
+    monkeypatch.setattr(edit, "RUN", 4)  # runs of 4 parts: 20 shots make a "long" film
+    shots = [(f"s{i}", 0.5, "crossfade" if i % 7 == 3 else "cut") for i in range(20)]
+    placements = layout(shots, FPS)
+    clips = [(p, _clip(tmp_path / f"{p.shot_id}.mp4", p.frames, 30 + 10 * i)) for i, p in enumerate(placements)]
+    sound = tmp_path / "sound.wav"
+    write_wav(sound, np.zeros(edit.total_frames(placements) * 48_000 // FPS, np.float32))
+    cache = tmp_path / "cache"
+
+    def cut(name, kept_in=cache):
+        out = tmp_path / f"{name}.mp4"
+        edit.assemble(clips, sound, "Title", None, FPS, SIZE, out, tmp_path / f"{name}.png", cache=kept_in)
+        return out
+
+    parts = len(edit.segments(placements))
+    first = cut("first")
+    runs = {p.name for p in cache.glob("run-*.mp4")}
+    assert parts > 2 * edit.RUN and len(runs) == -(-(parts - 1) // edit.RUN)
+    assert sha256_file(first) == sha256_file(cut("plain", None)), "joined in runs, the cut is the same bytes"
+    assert len(list(read_video(first))) == edit.total_frames(placements)
+    clips[10] = (clips[10][0], _clip(tmp_path / "s10-again.mp4", clips[10][0].frames, 250))  # a hard-cut shot re-made
+    edited = cut("edited")
+    assert len({p.name for p in cache.glob("run-*.mp4")} - runs) == 1, "only the edited shot's run is joined again"
+    assert sha256_file(edited) == sha256_file(cut("edited-plain", None))
+
+
 def test_the_mastered_soundtrack_is_kept_and_mastered_again_only_when_the_sound_changes(tmp_path, monkeypatch):
     from film_pipeline.film import Delivery
     from film_pipeline.store import sha256_file
