@@ -279,7 +279,7 @@ def _frames_from(path: Path, skip: int) -> Iterator[np.ndarray]:
 def assemble(clips: list[tuple[Placement, Path]], soundtrack: Path, title: str, logline: str | None,
              fps: int, size: tuple[int, int], out: Path, poster: Path, *, delivery: Delivery | None = None,
              subtitles: Path | None = None, language: str = "en", report: dict | None = None,
-             cache: Path | None = None) -> int:
+             cache: Path | None = None, soundtrack_sha256: str | None = None) -> int:
     """Cut the clips together over the soundtrack; write the MP4 and a poster; return the frame count.
     With `cache`, composed segments and the mastered soundtrack are kept there and found again (an
     edit re-composes only the segments whose clips or timing changed, and masters the soundtrack
@@ -291,6 +291,8 @@ def assemble(clips: list[tuple[Placement, Path]], soundtrack: Path, title: str, 
     given) and encoded to AAC-LC 48 kHz on the way. `subtitles` (SRT) becomes a soft mov_text
     track in `language`. The MP4 starts with its index (faststart) and its H.264 stream says its
     colours (BT.709 primaries, transfer and matrix). `report` receives the mastering's measurements.
+    `soundtrack_sha256`, where the caller has checked it, spares hashing the soundtrack again for the
+    cache (a feature's soundtrack is a gigabyte).
     """
     placements = [p for p, _ in clips]
     frames = total_frames(placements)
@@ -299,7 +301,7 @@ def assemble(clips: list[tuple[Placement, Path]], soundtrack: Path, title: str, 
     # the soundtrack's mastering and AAC encoding run beside the composing (two cores, two jobs)
     with ThreadPoolExecutor(max_workers=1) as pool:
         encoding = pool.submit(_delivered_audio, soundtrack, audio, seconds, delivery, out.with_name(f"{out.stem}.master"),
-                               cache)
+                               cache, soundtrack_sha256)
         parts = _video_parts(clips, placements, title_card(title, logline, size), fps, size, out, poster, cache)
         measured = encoding.result()
     if report is not None:
@@ -333,13 +335,14 @@ AUDIO_CODE_VERSION = "1"
 
 
 def _delivered_audio(soundtrack: Path, audio: Path, seconds: float, delivery: Delivery | None, work: Path,
-                     cache: Path | None) -> dict:
+                     cache: Path | None, digest: str | None = None) -> dict:
     """`_deliver_audio`, or (with `cache`) the AAC and the measurements kept from a cut with the
     same soundtrack bytes, length and delivery: an edit that changes no sound masters nothing."""
     if cache is None:
         return _deliver_audio(soundtrack, audio, seconds, delivery, work)
     target = (delivery.loudness, delivery.true_peak) if delivery else None
-    key = hashlib.sha256(f"{AUDIO_CODE_VERSION}:{seconds:.6f}:{target}:{sha256_file(soundtrack)}".encode()).hexdigest()[:32]
+    identity = f"{AUDIO_CODE_VERSION}:{seconds:.6f}:{target}:{digest or sha256_file(soundtrack)}"
+    key = hashlib.sha256(identity.encode()).hexdigest()[:32]
     kept, facts = cache / f"{key}.m4a", cache / f"{key}.json"
     try:
         measured = json.loads(facts.read_text())

@@ -137,7 +137,8 @@ def final_cut_body(step: Step):
         return final_cut.render(doc, [step.local(m["files"]["video"]) for m in manifests], size,
                                 step.local(sound["files"]["audio"]), keyframes, workdir,
                                 subtitles={role: step.local(subs["files"][role]) for role in ("subtitles", "captions")},
-                                title_overlay=True, segment_cache=film_home() / "cache" / "cut-segments")
+                                title_overlay=True, segment_cache=film_home() / "cache" / "cut-segments",
+                                soundtrack_sha256=sound["files"]["audio"]["sha256"])
 
     made = step.materialize("final_cut", film_level_inputs("final_cut", versions, shots), make)
     read_ahead(Path(made.metadata["path"].value))  # the cut's checks read it beside the timeline export
