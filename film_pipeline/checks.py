@@ -24,9 +24,10 @@ import functools
 import hashlib
 import json
 import subprocess
+import threading
 import wave
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -173,7 +174,6 @@ def meter_reading(path: Path, memo: Path | None = None) -> Loudness:
 
 # ---- one pass over a film for its three checks, started as soon as the cut is stored ----------
 
-_passes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="film-pass")
 _pass_of: dict[tuple, Future] = {}  # the film file last read: its identity, and the pass over it
 
 
@@ -188,7 +188,17 @@ def read_ahead(path: Path) -> None:
     key = _identity(path)
     if key not in _pass_of:
         _pass_of.clear()
-        _pass_of[key] = _passes.submit(decode_and_list, path)
+        _pass_of[key] = future = Future()
+        # a daemon thread: a render stopped with Ctrl-C exits at once instead of waiting for the pass
+        threading.Thread(target=_read_into, args=(future, path), name="film-pass", daemon=True).start()
+
+
+def _read_into(future: Future, path: Path) -> None:
+    if future.set_running_or_notify_cancel():
+        try:
+            future.set_result(decode_and_list(path))
+        except BaseException as error:  # noqa: BLE001 - the check that asks raises it
+            future.set_exception(error)
 
 
 def film_pass(path: Path) -> Pass:
