@@ -3,6 +3,7 @@ the materializer. The asset bodies in `assets.py` are a few lines each because o
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from film_pipeline.backends import backend_for, with_memory_savers
@@ -18,21 +19,27 @@ from film_pipeline.store import ArtifactStore, artifact_key
 READING_THREADS = 16  # manifests read at once: small files, or GETs from S3
 
 
+@dataclass
 class RunReads:
     """What the steps of one run have read of their inputs: manifests by key, and the stored files
     whose sha256 was checked, by key, sha256 and the file's identity. A film's cut and its timeline
     export read the same manifests and clips (2,000 of each in a feature); the second reads them
     from here. A file replaced since (a forced re-render writes a new file) is checked again."""
 
-    run_id: str | None = None
-    manifests: dict[str, dict] = {}
-    checked: set[tuple] = set()
+    run_id: str
+    manifests: dict[str, dict] = field(default_factory=dict)
+    checked: set[tuple] = field(default_factory=set)
 
-    @classmethod
-    def of(cls, run_id: str) -> type["RunReads"]:
-        if run_id != cls.run_id:  # a new run starts with nothing read
-            cls.run_id, cls.manifests, cls.checked = run_id, {}, set()
-        return cls
+
+_reads = RunReads("")  # the run this process's steps belong to now
+
+
+def run_reads(run_id: str) -> RunReads:
+    """What this run has read so far (a new run starts with nothing read)."""
+    global _reads
+    if _reads.run_id != run_id:
+        _reads = RunReads(run_id)
+    return _reads
 
 
 class MissingInputError(RuntimeError):
@@ -81,7 +88,7 @@ class Step:
             raise MissingInputError(f"{self.graph.slug}/{name}[{never[0]}] has no recorded version{others}; "
                                     f"materialize {name}[{never[0]}] first")
         keys = [artifact_key(self.graph.slug, name, shot, recorded[shot], "json") for shot in shots]
-        read = RunReads.of(self.context.run_id).manifests
+        read = run_reads(self.context.run_id).manifests
         unread = [key for key in dict.fromkeys(keys) if key not in read]
         with ThreadPoolExecutor(READING_THREADS) as pool:
             read.update(zip(unread, pool.map(self.store.read_json, unread)))
@@ -89,7 +96,7 @@ class Step:
 
     def local(self, stored: dict) -> Path:
         """A stored file of an input's manifest, as a local file whose sha256 was checked (once a run)."""
-        checked = RunReads.of(self.context.run_id).checked
+        checked = run_reads(self.context.run_id).checked
         path = self.store.local_path(stored["key"])
         if _identity(stored, path) not in checked:
             path = self.store.local_path(stored["key"], stored["sha256"])
