@@ -108,7 +108,8 @@ def soundtrack_body(step: Step):
     voices = step.upstream_shots("voiceover", shots)
     versions = {("score_spec", None): version, **{("voiceover", s): v for s, (v, _) in voices.items()}}
     return step.materialize("soundtrack", film_level_inputs("soundtrack", versions, shots), lambda workdir: soundtrack.render(
-        spec, [step.local(m["files"]["audio"]) for _, m in voices.values()], step.backends, workdir, step.log))
+        spec, [step.local(m["files"]["audio"]) for _, m in voices.values()], step.backends, workdir, step.log,
+        cache=film_home() / "cache" / "scores"))
 
 
 def subtitles_body(step: Step):

@@ -82,3 +82,33 @@ def test_without_narration_it_mixes_the_voiceover_stages_empty_wavs(pipeline_for
     assert all(quiet.made[("voiceover", s)][1]["backend"] == "none" for s in "abc")
     reference = pipeline_for(SILENT_FILM, "reference").soundtrack([silence] * 3)[0]
     assert np.array_equal(read_wav(files["audio"]), read_wav(reference["audio"]))
+
+
+def test_a_new_voice_is_mixed_over_the_kept_score_and_the_music_model_is_not_loaded(pipeline, silence, tmp_path):
+    from film_pipeline.stages import soundtrack
+    from film_pipeline.store import sha256_file
+
+    spec, cache, loads = pipeline.spec("score_spec"), tmp_path / "scores", []
+
+    def backends(stage, ident):
+        loads.append(stage)
+        return pipeline.backends(stage, ident)
+
+    def mix(name, voices, kept_in=cache):
+        workdir = tmp_path / name
+        workdir.mkdir()
+        return soundtrack.render(spec, voices, backends, workdir, pipeline.log, cache=kept_in)
+
+    first_files, first = mix("first", [silence] * 3)
+    assert loads == ["music"] and first["score"] == "composed" and len(list(cache.glob("score-*.npy"))) == 1
+    voice = tone(tmp_path / "c.wav", 0.5)
+    files, info = mix("new-voice", [silence, silence, voice])
+    assert loads == ["music"] and info["score"] == "kept from an earlier mix", "the score was composed again"
+    plain_files, _ = mix("uncached", [silence, silence, voice], kept_in=None)
+    assert [sha256_file(files[role]) for role in ("audio", "score")] == \
+        [sha256_file(plain_files[role]) for role in ("audio", "score")], "the kept score mixes to the same bytes"
+    longer = {**spec, "timeline": [[shot, start, frames + 1 if shot == "c" else frames]
+                                   for shot, start, frames in spec["timeline"]]}
+    loads.clear()
+    soundtrack.render(longer, [silence] * 3, backends, tmp_path, pipeline.log, cache=cache)
+    assert loads == ["music"], "a new timing composes the score again"
