@@ -9,6 +9,7 @@ narration mixes the voices again over the same music instead of composing a feat
 
 import hashlib
 import json
+import os
 from dataclasses import asdict
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from film_pipeline.timeline import Placement, total_frames
 
 # Bump when what a kept score depends on, or how it is kept, changes: kept scores are then composed again.
 SCORE_CACHE_VERSION = "1"
+SCORES_KEPT = 4  # the scores last used; a feature's is most of a gigabyte (float32, as the mix reads it)
 
 
 def render(spec: dict, voices: list[Path], backends: Backends, workdir: Path, log: Log,
@@ -65,12 +67,27 @@ def _score(backend: dict, cues: list[CueRequest], seconds: float, backends: Back
                               sort_keys=True)
         kept = cache / f"score-{hashlib.sha256(identity.encode()).hexdigest()[:32]}.npy"
         try:
-            return np.load(kept), None
+            music = np.load(kept)
+            os.utime(kept)  # used now: the last to go
+            return music, None
         except (OSError, ValueError, EOFError):  # not kept yet, or cut short: composed again
             pass
     composer = backends("music", backend)
     music = composer.score(cues, seconds, SAMPLE_RATE)
     if kept is not None:
         np.save(workdir / "score.npy", music)
-        keep_in_cache(workdir / "score.npy", kept)
+        if keep_in_cache(workdir / "score.npy", kept):
+            _keep_last_used(cache)
     return music, composer
+
+
+def _keep_last_used(cache: Path) -> None:
+    """The SCORES_KEPT scores used last stay; older ones go (each timing edit composes a new one)."""
+    def used(path: Path) -> int:
+        try:
+            return path.stat().st_mtime_ns
+        except OSError:  # another render took it away
+            return 0
+
+    for old in sorted(cache.glob("score-*.npy"), key=used, reverse=True)[SCORES_KEPT:]:
+        old.unlink(missing_ok=True)

@@ -112,3 +112,23 @@ def test_a_new_voice_is_mixed_over_the_kept_score_and_the_music_model_is_not_loa
     loads.clear()
     soundtrack.render(longer, [silence] * 3, backends, tmp_path, pipeline.log, cache=cache)
     assert loads == ["music"], "a new timing composes the score again"
+
+
+def test_only_the_scores_used_last_are_kept(pipeline, silence, tmp_path, monkeypatch):
+    from film_pipeline.stages import soundtrack
+
+    monkeypatch.setattr(soundtrack, "SCORES_KEPT", 2)
+    spec, cache, composed = pipeline.spec("score_spec"), tmp_path / "scores", []
+
+    def mix(extra_frames: int) -> None:
+        timed = {**spec, "timeline": [[shot, start, frames + (extra_frames if shot == "c" else 0)]
+                                      for shot, start, frames in spec["timeline"]]}
+        _, info = soundtrack.render(timed, [silence] * 3, pipeline.backends, tmp_path, pipeline.log, cache=cache)
+        composed.append(info["score"] == "composed")
+
+    for extra in (0, 1, 0, 2):  # three timings; the third mix uses the first score again
+        mix(extra)
+    assert composed == [True, True, False, True] and len(list(cache.glob("score-*.npy"))) == 2
+    mix(0)  # used last but one: kept
+    mix(1)  # the oldest used: gone
+    assert composed[4:] == [False, True] and len(list(cache.glob("score-*.npy"))) == 2
