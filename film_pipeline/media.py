@@ -247,7 +247,7 @@ def peak_memory_mb() -> float:
     return 0.0
 
 
-# ---- loudness: measuring (EBU R128) and mastering (two-pass loudnorm) ------------------------
+# ---- loudness: measuring (EBU R128) and changing the level --------------------------------------
 
 @dataclass(frozen=True)
 class Loudness:
@@ -330,41 +330,6 @@ def _listing_of(path: Path, kind: bytes) -> bytes | None:
     except OSError:
         return None
     return listing if re.search(rb"^#media_type 0: " + kind + rb"$", listing, re.MULTILINE) else None
-
-
-def loudnorm_measure(path: Path, loudness: float, true_peak: float) -> dict:
-    """loudnorm's first pass: what it measured of the input (the second pass is told these)."""
-    run = run_ffmpeg("-nostats", "-i", str(path), "-map", "0:a:0", "-filter:a",
-                     f"loudnorm=I={loudness}:TP={true_peak}:LRA=20:print_format=json", "-f", "null", "-",
-                     capture_output=True, text=True)
-    text = run.stderr
-    start, end = text.rfind("{"), text.rfind("}")
-    if run.returncode or start < 0:
-        raise RuntimeError(f"ffmpeg's loudnorm could not measure {path}: {without_ffmpeg_banner(text)}")
-    import json
-
-    return json.loads(text[start:end + 1])
-
-
-def loudnorm_apply(source: Path, out: Path, measured: dict, loudness: float, true_peak: float,
-                   gain_db: float = 0.0) -> dict:
-    """loudnorm's second pass with `linear=true`: one gain for the whole programme where the peak
-    allows it (loudnorm falls back to its dynamic mode, a true-peak limiter, where it does not);
-    `gain_db` shifts the target. Writes 48 kHz 16-bit PCM WAV; returns what loudnorm reported."""
-    import json
-
-    settings = (f"I={loudness + gain_db}:TP={true_peak}:LRA=20:linear=true:print_format=json"
-                f":measured_I={measured['input_i']}:measured_TP={measured['input_tp']}"
-                f":measured_LRA={measured['input_lra']}:measured_thresh={measured['input_thresh']}"
-                f":offset={measured['target_offset']}")
-    run = run_ffmpeg("-nostats", "-v", "info", "-y", "-i", str(source), "-map", "0:a:0", "-filter:a",
-                     f"loudnorm={settings},aresample={SAMPLE_RATE}", "-c:a", "pcm_s16le", "-ar", str(SAMPLE_RATE),
-                     str(out), capture_output=True, text=True)
-    text = run.stderr
-    start, end = text.rfind("{"), text.rfind("}")
-    if run.returncode or start < 0:
-        raise RuntimeError(f"ffmpeg's loudnorm could not master {source}: {without_ffmpeg_banner(text)}")
-    return json.loads(text[start:end + 1])
 
 
 def scale_audio(source: Path, out: Path, gain_db: float) -> None:

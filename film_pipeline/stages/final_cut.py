@@ -99,4 +99,4 @@ def render(script: dict, clips: list[Path], size: tuple[int, int], soundtrack: P
         "expected_frames": total_frames(placements),
         "width": size[0], "height": size[1], "shots": len(clips), "title": film["title"],
         "subtitle_track": language if spoken else "none", **mastering,
-        "backend": "ffmpeg concat (stream copy) + libx264/aac, loudnorm", "seed": film["seed"]}
+        "backend": "ffmpeg concat (stream copy) + libx264/aac, ebur128-metered gain", "seed": film["seed"]}

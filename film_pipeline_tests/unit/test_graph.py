@@ -53,7 +53,7 @@ def test_code_versions_move_only_on_purpose():
     """A code version is part of every data version: changing one re-renders every user's films."""
     assert graph.CODE_VERSIONS == {"script": "1", "characters": "1", "storyboard": "1", "clip": "1",
                                    "upscaled_clip": "2", "voiceover": "1", "soundtrack": "2", "subtitles": "1",
-                                   "final_cut": "3", "timeline_export": "1"}
+                                   "final_cut": "4", "timeline_export": "1"}
 
 
 def test_film_level_inputs_keep_the_order_their_versions_hash():
@@ -66,8 +66,9 @@ def test_film_level_inputs_keep_the_order_their_versions_hash():
     # The same inputs make the same versions; these move only with a code version, on purpose:
     # final_cut 2 -> 3 (issue 18: the mix mastered to a loudness target, the subtitles as an input and
     # a mov_text track, BT.709 colour tags; it was 5b22b7dd7150085dfbd5 for ["s1", "t1", shots]) and
-    # soundtrack 1 -> 2 (the score stem beside the mix; it was 7efb6325e4b8fd151947).
-    assert artifact_version("final_cut", cut) == "25b6f06b960c6df08f50"
+    # soundtrack 1 -> 2 (the score stem beside the mix; it was 7efb6325e4b8fd151947); final_cut 3 -> 4
+    # (issue 17: mastered from ebur128's reading with a plain gain, not loudnorm; it was 25b6f06b960c6df08f50).
+    assert artifact_version("final_cut", cut) == "7652468a6bb0be729b0f"
     assert artifact_version("soundtrack", sound) == "045ecdbb3928920f16c6"
     assert artifact_version("clip", ["b1", "m1"]) == "2fd8fcd1ecd082ffc0b4"
 
