@@ -7,8 +7,9 @@ Layout (default `./data`):
   films.json               every film dir `film render` has seen, so the UI shows it too
   render.lock              held by the one render that may write at a time
   seaweedfs/ workers/      the local S3 server's and the Celery workers' state (pids, ports, keys)
-  cache/                   local copies of objects read from an S3 store, the cut's composed segments
-                           and mastered sound, and the loudness meter's readings (all safe to delete)
+  cache/                   local copies of objects read from an S3 store, the cut's composed segments,
+                           joined runs, contact sheet and mastered sound, the scores last composed,
+                           and the loudness meter's readings (all safe to delete)
 
 `check_home` refuses a FILM_HOME that is not laid out this way (a file where a folder belongs,
 FILM_HOME itself a file) and `read_state` a state file that is not what film wrote, each with a
