@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from film_pipeline.home import film_home, keep_in_cache
+from film_pipeline.home import file_identity, film_home, keep_in_cache
 from film_pipeline.media import Loudness, Pass, decode_and_list, ebur128, ffmpeg_identity, read_video, read_wav
 from film_pipeline.store import ArtifactStore, IntegrityError
 
@@ -65,8 +65,7 @@ class PictureFacts:
 def picture_facts(path: Path) -> PictureFacts:
     """The frame count, the brightest frame and the change from first to last frame, decoded once
     for the file as it is now (a clip's checks run one after another, on the same file)."""
-    stat = path.stat()
-    return _decoded_facts(path.resolve(), (stat.st_ino, stat.st_size, stat.st_mtime_ns))
+    return _decoded_facts(path.resolve(), file_identity(path))
 
 
 @functools.lru_cache(maxsize=1)  # the file last measured: a clip's two checks decode it once
@@ -177,15 +176,10 @@ def meter_reading(path: Path, memo: Path | None = None) -> Loudness:
 _pass_of: dict[tuple, Future] = {}  # the film file last read: its identity, and the pass over it
 
 
-def _identity(path: Path) -> tuple:
-    stat = path.stat()
-    return path.resolve(), stat.st_ino, stat.st_size, stat.st_mtime_ns
-
-
 def read_ahead(path: Path) -> None:
     """Start the pass over a film just stored, beside the steps that follow it: the cut's checks
     then find it read (in a render, Dagster runs them after the timeline export, on the other core)."""
-    key = _identity(path)
+    key = file_identity(path)
     if key not in _pass_of:
         _pass_of.clear()
         _pass_of[key] = future = Future()
@@ -204,7 +198,7 @@ def _read_into(future: Future, path: Path) -> None:
 def film_pass(path: Path) -> Pass:
     """`media.decode_and_list` of the file as it is now, read once for the checks that ask (the
     decode, the packet count and the audio digest), or found read ahead."""
-    key = _identity(path)
+    key = file_identity(path)
     ahead = _pass_of.get(key)
     if ahead is not None:
         try:

@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from film_pipeline.backends import CueRequest
 from film_pipeline.film import Delivery, derived_seed
-from film_pipeline.home import keep_in_cache
+from film_pipeline.home import file_identity, keep_in_cache
 from film_pipeline.media import (WavWriter, ebur128, read_video, read_wav, run_ffmpeg, scale_audio, wav_shape,
                                  write_alpha_video, write_master)
 from film_pipeline.store import sha256_file
@@ -535,8 +535,7 @@ def _in_runs(parts: list[Path], cache: Path | None, out: Path) -> list[Path]:
         run = parts[start:start + RUN]
         key = hashlib.sha256(RUN_CODE_VERSION.encode())
         for path in run:  # a part is a stored clip or a kept segment: a new one is a new file
-            stat = path.stat()
-            key.update(f"|{path.resolve()}:{stat.st_ino}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+            key.update(f"|{file_identity(path)}".encode())
         kept = cache / f"run-{key.hexdigest()[:32]}.mp4"
         if not kept.exists():
             made = out.with_name(f"{out.stem}.run{start}.mp4")

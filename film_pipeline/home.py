@@ -206,6 +206,13 @@ def discover_films() -> list[Path]:
     return list(found.values())
 
 
+def file_identity(path: Path) -> tuple[str, int, int, int]:
+    """A file as it is now (resolved path, inode, size, mtime in ns), for what is kept of it by
+    identity: the store never rewrites a file in place, so a new file is a new identity."""
+    stat = path.stat()
+    return str(path.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
 def keep_in_cache(source: Path | str, kept: Path) -> bool:
     """Put a file (or, given a str, that text) into a cache under FILM_HOME/cache atomically: no
     reader sees half of it. A cache that cannot be written is only a cache (False)."""

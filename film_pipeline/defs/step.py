@@ -10,6 +10,7 @@ from film_pipeline.backends import backend_for, with_memory_savers
 from film_pipeline.dagster_internals import latest_versions_by_partition
 from film_pipeline.defs.film_graph import FilmGraph
 from film_pipeline.graph import SHOT_SOURCES
+from film_pipeline.home import file_identity
 from film_pipeline.materialize import ArtifactCache, materialize
 from film_pipeline.records import latest_version
 from film_pipeline.stages import Rendered
@@ -131,5 +132,4 @@ class Step:
 
 
 def _identity(stored: dict, path: Path) -> tuple:
-    stat = path.stat()
-    return stored["key"], stored["sha256"], stat.st_ino, stat.st_size, stat.st_mtime_ns
+    return stored["key"], stored["sha256"], *file_identity(path)

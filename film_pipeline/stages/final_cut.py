@@ -15,7 +15,7 @@ from PIL import Image
 
 from film_pipeline import edit
 from film_pipeline.film import LATER_FILM_FIELDS, Delivery
-from film_pipeline.home import keep_in_cache
+from film_pipeline.home import file_identity, keep_in_cache
 from film_pipeline.stages import Rendered
 from film_pipeline.stages.subtitles import read_cues
 from film_pipeline.timeline import Placement, total_frames
@@ -49,8 +49,7 @@ def write_contact_sheet(keyframes: list[tuple[str, Path]], out: Path, cache: Pat
     key = hashlib.sha256(f"{SHEET_CODE_VERSION}:{len(keyframes)}".encode())
     for index in shown:
         name, path = keyframes[index]
-        stat = path.stat()  # the store never rewrites a file in place: a new keyframe is a new file
-        key.update(f"|{index}:{name}:{path.resolve()}:{stat.st_ino}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+        key.update(f"|{index}:{name}:{file_identity(path)}".encode())
     kept = cache / f"sheet-{key.hexdigest()[:32]}.png" if cache is not None else None
     if kept is not None and kept.exists():
         shutil.copyfile(kept, out)
