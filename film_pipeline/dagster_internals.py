@@ -9,7 +9,8 @@ not across the package.
 - The latest data version of every partition of an asset in one query (the planner, past
   Dagster's 100-partition staleness limit).
 - Runless observations stored in one transaction on SQLite (the public call commits each twice).
-- Dagster's SQLite event log, which the instance's event storage extends (`event_storage.py`).
+- Dagster's SQLite event log and run storage, which the instance's storage extends
+  (`event_storage.py`, `run_storage.py`).
 - Whether a sensor is running (the film.yaml sensor defers to the declarative one).
 - A job rebuilt from its module by name (a run whose steps Celery workers execute).
 - Dagster's Celery executor's task arguments with retries off (a worker's Celery app).
@@ -23,6 +24,8 @@ from dagster._core.definitions.data_version import DATA_VERSION_TAG
 # the instance's event log (event_storage.FilmEventLogStorage) extends Dagster's SQLite one
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (  # noqa: F401
     INDEX_SHARD_NAME, SQLITE_BUSY_TIMEOUT_SECONDS, SqliteEventLogStorage)
+# and the instance's run storage (run_storage.FilmRunStorage) Dagster's SQLite run storage
+from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage  # noqa: F401
 
 # The other private modules are imported where they are used: `film plan` and a no-op render need
 # only the record queries, and importing the rest costs most of a second.

@@ -2,14 +2,17 @@
 
 The files are Dagster's own (`SqliteEventLogStorage`: one database per run and an index, under
 `$FILM_HOME/dagster/history/runs`), so the history every UI and render has written stays where it
-is. Two costs of the stock class are gone (a shot run wrote some 40 events through about 270
+is. Three costs of the stock class are gone (a shot run wrote some 40 events through about 270
 connections, and made a database per run from scratch):
 
 - each database's engine is made once per process and its connection pooled, instead of an
   engine, a connection and a `close` per statement (a few of the most recent runs' databases are
   kept open, with the index; a forked child opens its own);
 - a run's database is a copy of an empty one, made and stamped once, not a schema created and
-  stamped by Alembic per run.
+  stamped by Alembic per run, nor its stamp read back when the run first writes to it;
+- whether a table exists (asked before each asset check's event, each dynamic-partition lookup and
+  each asset event's tags, with an engine of its own each time) is asked once per table: a table,
+  once there, stays (an `upgrade` forgets what was seen).
 
 `home.dagster_home` names this class in the instance's dagster.yaml, so the CLI, `film ui`, the
 daemon, the run workers and Celery all use it.
@@ -34,6 +37,7 @@ class FilmEventLogStorage(SqliteEventLogStorage):
         self._engines: OrderedDict = OrderedDict()  # before Dagster's __init__, which may reindex a new index
         self._engines_pid = os.getpid()
         self._template_lock = threading.Lock()
+        self._tables_seen: set[str] = set()
         super().__init__(base_dir, inst_data)
 
     @classmethod
@@ -59,6 +63,7 @@ class FilmEventLogStorage(SqliteEventLogStorage):
             return self._engines[shard]
         if shard != INDEX_SHARD_NAME and not os.path.exists(self.path_for_shard(shard)):
             self._copy_empty_database(self.path_for_shard(shard))
+            self._initialized_dbs.add(shard)  # the copy is stamped: nothing for Alembic to check
         engine = create_engine(self.conn_string_for_shard(shard), pool_size=1, max_overflow=2,
                                connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False})
         if shard not in self._initialized_dbs:
@@ -88,6 +93,18 @@ class FilmEventLogStorage(SqliteEventLogStorage):
         partial = f"{path}.{os.getpid()}.tmp"
         shutil.copyfile(template, partial)
         os.replace(partial, path)
+
+    def has_table(self, table_name: str) -> bool:
+        if table_name in self._tables_seen:
+            return True
+        found = super().has_table(table_name)
+        if found:
+            self._tables_seen.add(table_name)
+        return found
+
+    def upgrade(self) -> None:
+        self._tables_seen.clear()
+        super().upgrade()
 
     def dispose(self) -> None:
         for engine in self._engines.values():

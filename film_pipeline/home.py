@@ -81,7 +81,8 @@ def store_root() -> Path:
 
 def dagster_home() -> Path:
     """DAGSTER_HOME under FILM_HOME, created with the repo's dagster.yaml on first use, and its
-    event log kept open (`event_storage.FilmEventLogStorage`, the same files as Dagster's own)."""
+    event log and run storage kept open (`event_storage.FilmEventLogStorage`,
+    `run_storage.FilmRunStorage`: the same files as Dagster's own)."""
     home = film_home() / "dagster"
     config = home / "dagster.yaml"
     if not config.exists():
@@ -91,17 +92,18 @@ def dagster_home() -> Path:
             shutil.copyfile(template, config)
         else:
             config.write_text(DEFAULT_INSTANCE_YAML)
-    _use_film_event_storage(config, home / "history" / "runs")
+    _use_film_storage(config, home / "history")
     return home
 
 
 EVENT_STORAGE = "film_pipeline.event_storage"
+RUN_STORAGE = "film_pipeline.run_storage"
 
 
-def _use_film_event_storage(config: Path, runs: Path) -> None:
-    """Name the event storage in dagster.yaml, no raw step logs and a run queue that looks every
-    second, each unless it configures its own (an instance configured with storage of its own,
-    Postgres say, is left as it is); the absolute path is renewed if FILM_HOME moved."""
+def _use_film_storage(config: Path, history: Path) -> None:
+    """Name the event and run storage in dagster.yaml, no raw step logs and a run queue that looks
+    every second, each unless it configures its own (an instance configured with storage of its own,
+    Postgres say, is left as it is); the absolute paths are renewed if FILM_HOME moved."""
     import yaml
 
     try:
@@ -114,14 +116,16 @@ def _use_film_event_storage(config: Path, runs: Path) -> None:
     added = [NO_COMPUTE_LOGS_YAML] if "compute_logs" not in doc else []
     if "run_queue" not in doc and "run_coordinator" not in doc:
         added.append(RUN_QUEUE_YAML)
-    current = doc.get("event_log_storage")
-    if current is None:
-        added.append(EVENT_STORAGE_YAML.format(base_dir=runs))
-    elif isinstance(current, dict) and current.get("module") == EVENT_STORAGE:
-        recorded = str((current.get("config") or {}).get("base_dir"))
-        if recorded != str(runs):
-            text = text.replace(f"base_dir: {recorded}", f"base_dir: {runs}")
-            added.append("")
+    for key, module, template, base_dir in (("event_log_storage", EVENT_STORAGE, EVENT_STORAGE_YAML, history / "runs"),
+                                            ("run_storage", RUN_STORAGE, RUN_STORAGE_YAML, history)):
+        current = doc.get(key)
+        if current is None:
+            added.append(template.format(base_dir=base_dir))
+        elif isinstance(current, dict) and current.get("module") == module:
+            recorded = str((current.get("config") or {}).get("base_dir"))
+            if recorded != str(base_dir):  # whole lines: one path may begin the other
+                text = text.replace(f"base_dir: {recorded}\n", f"base_dir: {base_dir}\n")
+                added.append("")
     if added:
         config.write_text(text.rstrip("\n") + "\n" + "".join(added))
 
@@ -147,6 +151,16 @@ EVENT_STORAGE_YAML = """\
 event_log_storage:
   module: film_pipeline.event_storage
   class: FilmEventLogStorage
+  config:
+    base_dir: {base_dir}
+"""
+
+RUN_STORAGE_YAML = """\
+# Added by film_pipeline: Dagster's SQLite run storage, its file where Dagster keeps it, with its
+# connection kept open (film_pipeline/run_storage.py).
+run_storage:
+  module: film_pipeline.run_storage
+  class: FilmRunStorage
   config:
     base_dir: {base_dir}
 """
