@@ -195,24 +195,18 @@ def test_a_save_in_the_ui_renders_on_the_workers(cluster):
 def test_a_worker_killed_mid_task_hands_its_task_to_another_and_the_render_completes(cluster):
     for shot_id, prompt in (("a", "a harbour at night"), ("b", "a city street at noon"), ("c", "a lighthouse in fog")):
         edit_film(cluster.film_dir, lambda doc, s=shot_id, p=prompt: shot(doc, s).__setitem__("prompt", p))
-    # a long shot: its clip and upscale steps take seconds, long enough to be caught running
-    edit_film(cluster.film_dir, lambda doc: shot(doc, "c").__setitem__("duration", 30.0))
+    # a long shot: its clip and upscale steps take seconds, long enough to be caught running (30 s
+    # of picture was not always enough on a loaded machine: every task seen had finished its step)
+    edit_film(cluster.film_dir, lambda doc: shot(doc, "c").__setitem__("duration", 60.0))
     render = subprocess.Popen([FILM, "render", "--json", "--no-progress", str(cluster.film_dir)], env=cluster.env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     app = celery_app(replace(WorkerSettings(), broker=cluster.env["FILM_BROKER"]))
-    deadline = time.monotonic() + 120
-    while True:
+    deadline, caught = time.monotonic() + 120, None
+    while caught is None:
         assert render.poll() is None and time.monotonic() < deadline, "no step was caught running on a worker"
         busy = [(w, tasks[0]) for w, tasks in (app.control.inspect(timeout=0.5).active() or {}).items() if tasks]
-        if not busy:
-            continue
-        (victim, task), group = busy[0], cluster.record()["workers"][busy[0][0]]
-        os.killpg(group, signal.SIGSTOP)  # frozen: it cannot finish the step while we look
-        run_id, step = _run_and_step(task)
-        if not cluster.step_history(run_id, step)[1]:
-            os.killpg(group, signal.SIGKILL)  # mid-step, for certain
-            break
-        os.killpg(group, signal.SIGCONT)  # it had finished the step already: catch another
+        caught = next(filter(None, (_freeze_mid_step(cluster, worker, task) for worker, task in busy)), None)
+    victim, task, run_id, step = caught
     stdout, stderr = render.communicate(timeout=300)
     assert render.returncode == 0, stderr[-3000:] + cluster.logs()
     result = json.loads(stdout)
@@ -225,6 +219,20 @@ def test_a_worker_killed_mid_task_hands_its_task_to_another_and_the_render_compl
     assert succeeded and started_on[-1] == survivor and set(started_on) <= {victim, survivor}, (victim, step, started_on)
     survivor_log = (cluster.home / "workers" / f"{survivor.split('@')[0]}.log").read_text()
     assert f"execute_plan[{task['id']}] succeeded" in survivor_log
+
+
+def _freeze_mid_step(cluster, worker: str, task: dict) -> tuple | None:
+    """Kill the worker if its task's step is still running: (worker, task, run id, step). The worker
+    is frozen first, so that it cannot finish the step while the run's events are read; a worker
+    whose step had finished is let go (None)."""
+    group = cluster.record()["workers"][worker]
+    os.killpg(group, signal.SIGSTOP)
+    run_id, step = _run_and_step(task)
+    if cluster.step_history(run_id, step)[1]:
+        os.killpg(group, signal.SIGCONT)
+        return None
+    os.killpg(group, signal.SIGKILL)  # mid-step, for certain
+    return worker, task, run_id, step
 
 
 def _run_and_step(task: dict) -> tuple[str, str]:
