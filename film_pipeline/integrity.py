@@ -43,28 +43,31 @@ class StoredArtifacts:
 
     def __init__(self, store: ArtifactStore, film: str):
         self.store, self.film = store, film
-        self._keys: set[str] | None = None
+        self._listed: dict[str, set[str]] = {}
 
     def manifest_key(self, name: str, shot: str | None, version: str) -> str:
         return artifact_key(self.film, name, shot, version, "json")
 
-    def listing(self) -> set[str]:
-        """The film's keys, listed once (a repair or a render after it lists again)."""
-        if self._keys is None:
-            self._keys = self.store.keys(f"{self.film}/")
-        return self._keys
+    def listing(self, key: str) -> set[str]:
+        """The keys in the folder of `key`'s asset (`<film>/<asset>/`), listed once per asset: the
+        planner asks about the assets that render, so the specs' folders (half of a film's
+        folders, one per shot each) are never walked."""
+        folder = "/".join(key.split("/", 2)[:2]) + "/"
+        if folder not in self._listed:
+            self._listed[folder] = self.store.keys(folder)
+        return self._listed[folder]
 
     def missing(self, name: str, shot: str | None, version: str) -> Damage | None:
         """The first file of this version that is gone from the store (the manifest first)."""
-        manifest_key, keys = self.manifest_key(name, shot, version), self.listing()
-        if manifest_key not in keys:
+        manifest_key = self.manifest_key(name, shot, version)
+        if manifest_key not in self.listing(manifest_key):
             return Damage(name, shot, version, manifest_key, "missing")
         try:
             manifest = self.store.read_json(manifest_key)
         except (ValueError, OSError):  # unreadable: as good as gone
             return Damage(name, shot, version, manifest_key, "corrupt")
         for stored in manifest.get("files", {}).values():
-            if stored["key"] not in keys:
+            if stored["key"] not in self.listing(stored["key"]):
                 return Damage(name, shot, version, stored["key"], "missing")
         return None
 

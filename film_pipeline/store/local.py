@@ -103,10 +103,10 @@ class LocalStore(StoreHelpers):
     def keys(self, prefix: str) -> set[str]:
         """Every key under `prefix` (a folder such as `<film>/`): one directory walk, no hashing."""
         top = self._path(prefix.rstrip("/")) if prefix.strip("/") else self.root
-        found = set()
-        for folder, _, names in os.walk(top):
-            base = Path(folder).relative_to(self.root).as_posix()
-            found.update(f"{base}/{name}" for name in names if not name.endswith(".part"))
+        found, skip = set(), len(str(self.root)) + 1
+        for folder, _, names in os.walk(top):  # a key is the path past the root (no Path per folder)
+            base = folder[skip:] + "/" if len(folder) >= skip else ""
+            found.update(base + name for name in names if not name.endswith(".part"))
         return found
 
     def rehash(self, key: str) -> str | None:

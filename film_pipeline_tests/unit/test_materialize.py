@@ -64,3 +64,22 @@ def test_an_artifact_version_hashes_the_stage_its_code_version_and_inputs():
     assert artifact_version("clip", ["b1", "m1"]) != artifact_version("clip", ["b1", "m2"])
     assert artifact_version("clip", ["b1", "m1"]) != artifact_version("upscaled_clip", ["b1", "m1"])
     assert len(artifact_version("clip", ["b1", "m1"])) == 20
+
+
+def test_the_integrity_check_finds_a_gone_file_listing_only_the_folders_of_the_assets_it_asks_about(store, tmp_path):
+    from film_pipeline.integrity import StoredArtifacts
+
+    cache = ArtifactCache(store, "film")
+    saved(cache, tmp_path, shot="a")
+    saved(cache, tmp_path, shot="b")
+    saved(cache, tmp_path, name="visual_spec", shot="a")  # a spec's folder: the planner never asks about it
+    store.local_path("film/clip/b/v1.frame.png").unlink()
+    listed, keys = [], store.keys
+    store.keys = lambda prefix: listed.append(prefix) or keys(prefix)
+    artifacts = StoredArtifacts(store, "film")
+    assert artifacts.missing("clip", "a", "v1") is None
+    gone = artifacts.missing("clip", "b", "v1")
+    assert (gone.key, gone.problem) == ("film/clip/b/v1.frame.png", "missing")
+    assert artifacts.missing("clip", "c", "v1").key == "film/clip/c/v1.json"
+    assert listed == ["film/clip/"]  # once, and only the asked asset's folder
+    assert store.keys("film/") >= {"film/clip/a/v1.mp4", "film/visual_spec/a/v1.json"}
