@@ -8,7 +8,9 @@ At `--shots` (a generated film, as bench/films.py writes them): the first render
 `film status` and a no-op `film render`; one prompt edit; the cut's exactness past Dagster's
 100-partition limit; Dagster's partitions page in headless Chromium. At `--start-shots`: how long
 `film plan` takes on a film never rendered, and how long `film render` takes to start its first
-step. The rendered home is kept (`--home`), so `--again` measures everything but the first render
+step. Beside them, an 8-shot film's plan, status, no-op and edit, measured in the same session
+(`reference`), so the goals that compare the two sizes compare figures of one machine at one time.
+The rendered home is kept (`--home`), so `--again` measures everything but the first render
 again after a change to the code. Writes bench/feature_length.json.
 """
 
@@ -72,6 +74,22 @@ def measure(shots: int, home: Path, runs: int, again: bool) -> dict:
     return row
 
 
+def reference(runs: int) -> dict:
+    """The same measures on an 8-shot film, in a fresh home, just after the long film's."""
+    with tempfile.TemporaryDirectory(prefix="film-reference-") as root:
+        home = Path(root)
+        film_dir = home / "films" / "gen"
+        write_film(film_dir, REFERENCE_SHOTS, takes_shot=2)
+        row = {"shots": REFERENCE_SHOTS}
+        row["full"], row["full_mb"] = timed(FILM + ["render", str(film_dir)], home_env(home))
+        row.update(queries(home, film_dir, runs))
+        row.update(one_edit(home, film_dir, REFERENCE_SHOTS, "reference"))
+    return row
+
+
+REFERENCE_SHOTS = 8
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shots", type=int, default=2000)
@@ -85,11 +103,13 @@ def main() -> None:
     row = measure(args.shots, home, args.runs, args.again)
     if args.again:
         row = {**saved.get("row", {}), **row}
+    print(f"{REFERENCE_SHOTS} shots, beside it: first render, plan, status, no-op, one edit ...", flush=True)
+    beside = reference(args.runs)
     print(f"{args.start_shots} shots: plan, and the first step of a render ...", flush=True)
     with tempfile.TemporaryDirectory(prefix="film-start-") as root:
         start = start_seconds(args.start_shots, Path(root))
     result = {"date": datetime.date.today().isoformat(), "commit": commit(), "machine": this_machine(), "home": str(home), "row": row,
-              "start": start, "first_render_commit": saved.get("first_render_commit") if args.again else commit()}
+              "reference": beside, "start": start, "first_render_commit": saved.get("first_render_commit") if args.again else commit()}
     SAVED.write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result, indent=1))
 
