@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from film_pipeline.edit import voice_start
-from film_pipeline.media import SAMPLE_RATE, read_audio
+from film_pipeline.media import SAMPLE_RATE, audio_frames
 from film_pipeline.stages import Rendered
 from film_pipeline.timeline import Placement, total_frames
 
@@ -34,7 +34,7 @@ def cues(placements: list[Placement], voices: list[tuple[str, Path]], fps: int) 
         text = " ".join((text or "").split())
         if not text:
             continue
-        samples = len(read_audio(path))
+        samples = audio_frames(path)
         first = voice_start(placement, fps, SAMPLE_RATE)
         start, end = first / SAMPLE_RATE, min(film_end, (first + samples) / SAMPLE_RATE)
         if samples and end > start:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from film_pipeline import exports
 from film_pipeline.edit import title_frames, voice_start
-from film_pipeline.media import SAMPLE_RATE, read_audio
+from film_pipeline.media import SAMPLE_RATE, audio_frames
 from film_pipeline.stages import Rendered
 from film_pipeline.timeline import Placement
 
@@ -24,7 +24,7 @@ def cut_of(script: dict, clips: list[tuple[exports.Media, str]], voices: list[ex
     fps = film["fps"]
     shots, starts = [], {}
     for placement, spec, (video, version), voice in zip(placements, film["shots"], clips, voices):
-        samples = len(read_audio(voice.path)) if voice is not None else 0
+        samples = audio_frames(voice.path) if voice is not None else 0
         starts[placement.shot_id] = voice_start(placement, fps, SAMPLE_RATE)
         shots.append(exports.Shot(placement, spec["prompt"], version, video, voice if samples else None, samples,
                                   spec.get("narration") or ""))

@@ -154,6 +154,26 @@ def test_a_wav_read_without_ffmpeg_has_the_very_floats_ffmpeg_gives(tmp_path, mo
             assert np.array_equal(samples, media.read_audio(path, 48_000, channels)), (rate, shape, channels)
 
 
+def test_a_voices_sample_count_read_from_its_header_is_the_count_decoding_gives(tmp_path, monkeypatch):
+    from film_pipeline import media
+
+    rng = np.random.default_rng(4)
+    cases = [(48_000, (9_001,)), (48_000, (9_001, 2)), (22_050, (5_003,))]
+    paths = []
+    for rate, shape in cases:
+        paths.append(tmp_path / f"{rate}-{len(shape)}.wav")
+        media.write_wav(paths[-1], np.clip(rng.standard_normal(shape) * 0.4, -1, 1).astype(np.float32), rate)
+    (tmp_path / "not.wav").write_bytes(b"RIFF but not a wave")
+    decoded = [len(media.read_audio(path)) for path in paths]
+    assert decoded[0] == 9_001 and decoded[2] == round(5_003 * 48_000 / 22_050)
+    with pytest.raises(subprocess.CalledProcessError):
+        media.audio_frames(tmp_path / "not.wav")  # not a WAV: decoded, and the decoder's error stands
+    reads = []
+    monkeypatch.setattr(media, "read_audio", lambda path, rate=48_000: reads.append(path) or np.zeros((decoded[paths.index(path)], 1)))
+    assert [media.audio_frames(path) for path in paths] == decoded
+    assert reads == paths[1:]  # the mono 48 kHz voice from its header alone; the others decoded
+
+
 def test_a_wav_written_and_read_a_span_at_a_time_is_the_wav_written_and_read_whole(tmp_path):
     samples = (np.random.default_rng(3).standard_normal((10_001, 2)) * 0.6).astype(np.float32)  # some clip
     write_wav(tmp_path / "whole.wav", samples)
