@@ -33,9 +33,9 @@ test-unit: $(VENV)/.installed
 
 # Every speed goal side by side (no-op, edit, overhead, cut, scale to 512 shots, the demo from the
 # command line and through the UI), written to bench/RESULTS.md with the feature-length film that
-# `make bench-feature` measured (2,000 shots, and how soon a 10,000-shot render starts: about an
-# hour on 2 cores, saved in bench/feature_length.json). `make bench`: about an hour;
-# `make bench-quick`: one run each, 8 and 32 shots (about 7 min on 2 cores).
+# `make bench-feature` measured (2,000 shots, and how soon a 10,000-shot render starts: over half
+# an hour on 2 cores, saved in bench/feature_length.json). `make bench`: about an hour;
+# `make bench-quick`: one run each, 8 and 32 shots (about 4 min on 2 cores).
 bench: $(VENV)/.installed
 	$(BIN)/python bench/results.py $(BENCH_ARGS)
 
