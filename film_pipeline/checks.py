@@ -1,8 +1,9 @@
 """Asset checks: what a film-maker would check by eye, checked on every render and shown in the UI.
 
 - clip[shot] and upscaled_clip[shot]: exactly duration × fps frames (blocking: a short clip
-  never reaches the cut); the clip is neither all black nor frozen (a warning: a still shot
-  can be meant).
+  never reaches the cut; the clip's are decoded, the upscaled clip's counted as its video packets,
+  which the cut's `decodes` decodes); the clip is neither all black nor frozen (a warning: a still
+  shot can be meant).
 - soundtrack: audio is present, audible and not clipped; a film with no music and no narration
   has nothing to be heard, and its silent soundtrack passes ("silent by design").
 - final_cut: its duration matches the script's timeline, it decodes end to end, and its mix is
@@ -34,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from film_pipeline.home import file_identity, film_home, keep_in_cache
-from film_pipeline.media import Loudness, Pass, decode_and_list, ebur128, ffmpeg_identity, read_video, read_wav
+from film_pipeline.media import Loudness, Pass, decode_and_list, ebur128, ffmpeg_identity, read_video, read_wav, video_packets
 from film_pipeline.store import ArtifactStore, IntegrityError
 
 BLACK_LEVEL = 8.0        # mean 8-bit luma below this is black
@@ -87,8 +88,8 @@ def count_frames(path: Path) -> int:
     return picture_facts(path).frames
 
 
-def exact_frames(path: Path, expected: int) -> Finding:
-    frames = count_frames(path)
+def exact_frames(path: Path, expected: int, count: Callable[[Path], int] = count_frames) -> Finding:
+    frames = count(path)
     summary = (f"{frames} frames, as the script asks" if frames == expected
                else f"{frames} frames where the script asks for {expected}")
     return Finding(frames == expected, summary, {"frames": frames, "expected_frames": expected})
@@ -272,8 +273,10 @@ CHECKS = (
               lambda store, m: exact_frames(_video(store, m), m["info"]["expected_frames"]), blocking=True),
     CheckSpec("clip", "picture_alive", "The clip is neither all black nor frozen.",
               lambda store, m: picture_alive(_video(store, m)), warn_only=True),
-    CheckSpec("upscaled_clip", "exact_frames", "The upscaled clip kept every frame.",
-              lambda store, m: exact_frames(_video(store, m), m["info"]["expected_frames"]), blocking=True),
+    # counted, not decoded: the upscale writes a packet per frame, and the cut's `decodes` decodes them all
+    CheckSpec("upscaled_clip", "exact_frames", "The upscaled clip kept every frame (its video packets, counted).",
+              lambda store, m: exact_frames(_video(store, m), m["info"]["expected_frames"], video_packets),
+              blocking=True),
     CheckSpec("soundtrack", "audio_healthy",
               "The soundtrack is present, audible and not clipped (silent only when the film has no music or narration).",
               lambda store, m, film: audio_healthy(_audio(store, m), sound_sources(m, film)), uses_film=True),

@@ -321,6 +321,14 @@ class Pass:
         return None if self.audio_listing is None else hashlib.sha256(self.audio_listing).hexdigest()
 
 
+def video_packets(path: Path) -> int:
+    """How many packets the file's first video stream holds (a frame each, as the clips are encoded),
+    listed as a stream copy: the container is read, no frame is decoded."""
+    listing = run_ffmpeg("-v", "error", "-i", str(path), "-map", "0:v:0", "-c", "copy", "-f", "framemd5", "-",
+                         capture_output=True, check=True).stdout
+    return sum(1 for line in listing.splitlines() if line and not line.startswith(b"#"))
+
+
 def decode_and_list(path: Path) -> Pass:
     """Decode every video and audio packet of a film (its picture and sound to nothing, as
     `-f null` does) and, in the same read of the file, list its first video and audio streams'

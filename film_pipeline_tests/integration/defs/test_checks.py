@@ -1,6 +1,7 @@
 """Asset checks: they pass on a good render, and fail, naming the problem, on a bad artifact."""
 
 import json
+import subprocess
 
 import dagster as dg
 import numpy as np
@@ -8,9 +9,10 @@ import pytest
 
 from film_pipeline import checks
 from film_pipeline.home import get_instance
-from film_pipeline.media import write_video, write_wav
+from film_pipeline.media import write_master, write_video, write_wav
 from film_pipeline.render import QUIET, open_session
-from film_pipeline.store import open_store
+from film_pipeline.store import LocalStore, open_store
+from film_pipeline.store.base import sha256_file
 
 
 def run_checks(film_dir, shot: str | None):
@@ -97,6 +99,26 @@ def test_exact_frames_and_duration_count_decoded_frames(tmp_path):
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
     assert not checks.decodes(broken).passed
+
+
+def test_the_upscaled_clips_frames_are_its_video_packets_counted_without_decoding(tmp_path, monkeypatch):
+    from film_pipeline import media
+
+    path = tmp_path / "upscaled.mp4"
+    write_master(path, frames("moving", 9), 8, (64, 36))
+    assert media.video_packets(path) == 9 == checks.count_frames(path)
+    spec = next(c for c in checks.CHECKS if (c.asset, c.name) == ("upscaled_clip", "exact_frames"))
+    store = LocalStore(tmp_path / "store")
+    key = "f/upscaled_clip/a/v1.mp4"
+    (tmp_path / "store" / "f/upscaled_clip/a").mkdir(parents=True)
+    (tmp_path / "store" / key).write_bytes(path.read_bytes())
+    manifest = {"files": {"video": {"key": key, "sha256": sha256_file(path)}}, "info": {"expected_frames": 10}}
+    monkeypatch.setattr(checks, "read_video", lambda *a: pytest.fail("the upscaled clip was decoded"))
+    short = spec.measure(store, manifest)
+    assert not short.passed and short.summary == "9 frames where the script asks for 10"
+    assert spec.measure(store, {**manifest, "info": {"expected_frames": 9}}).passed
+    with pytest.raises(subprocess.CalledProcessError):
+        media.video_packets(tmp_path / "store" / "f")  # not a video: ffmpeg's error, which `evaluate` reports
 
 
 def test_the_cuts_three_checks_share_one_pass_over_it(tmp_path, monkeypatch):
