@@ -66,7 +66,8 @@ class PictureFacts:
 def picture_facts(path: Path) -> PictureFacts:
     """The frame count, the brightest frame and the change from first to last frame, decoded once
     for the file as it is now (a clip's checks run one after another, on the same file)."""
-    return _decoded_facts(path.resolve(), file_identity(path))
+    identity = file_identity(path)
+    return _decoded_facts(Path(identity[0]), identity)
 
 
 @functools.lru_cache(maxsize=1)  # the file last measured: a clip's two checks decode it once

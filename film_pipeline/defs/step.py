@@ -99,9 +99,10 @@ class Step:
         """A stored file of an input's manifest, as a local file whose sha256 was checked (once a run)."""
         checked = run_reads(self.context.run_id).checked
         path = self.store.local_path(stored["key"])
-        if _identity(stored, path) not in checked:
-            path = self.store.local_path(stored["key"], stored["sha256"])
-            checked.add(_identity(stored, path))
+        identity = _identity(stored, path)
+        if identity not in checked:
+            self.store.local_path(stored["key"], stored["sha256"])  # hashes it: a corrupt file raises
+            checked.add(identity)
         return path
 
     def backends(self, stage: str, ident: dict):
