@@ -215,12 +215,17 @@ def audio_frames(path: Path, rate: int = SAMPLE_RATE) -> int:
     subtitles count two thousand voice-overs); any other file is decoded and counted."""
     try:
         with wave.open(str(path), "rb") as source:
-            if (source.getsampwidth(), source.getframerate(), source.getnchannels(), source.getcomptype()) == \
-                    (2, rate, 1, "NONE"):
+            if _plain_pcm16(source, rate, 1):
                 return source.getnframes()
     except (wave.Error, EOFError, OSError):
         pass
     return len(read_audio(path, rate))
+
+
+def _plain_pcm16(source: wave.Wave_read, rate: int, channels: int) -> bool:
+    """Whether an open WAV is uncompressed 16-bit PCM at `rate` with `channels`: samples read as ffmpeg reads them."""
+    return (source.getsampwidth(), source.getframerate(), source.getnchannels(), source.getcomptype()) == \
+        (2, rate, channels, "NONE")
 
 
 def _pcm16_wav(path: Path, rate: int, channels: int) -> np.ndarray | None:
@@ -228,8 +233,7 @@ def _pcm16_wav(path: Path, rate: int, channels: int) -> np.ndarray | None:
     them to float (x / 32768); None for any other file."""
     try:
         with wave.open(str(path), "rb") as source:
-            if (source.getsampwidth(), source.getframerate(), source.getnchannels(), source.getcomptype()) != \
-                    (2, rate, channels, "NONE"):
+            if not _plain_pcm16(source, rate, channels):
                 return None
             raw = source.readframes(source.getnframes())
     except (wave.Error, EOFError, OSError):
