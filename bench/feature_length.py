@@ -74,6 +74,9 @@ def measure(shots: int, home: Path, runs: int, again: bool) -> dict:
     return row
 
 
+REFERENCE_SHOTS = 8
+
+
 def reference(runs: int) -> dict:
     """The same measures on an 8-shot film, in a fresh home, just after the long film's."""
     with tempfile.TemporaryDirectory(prefix="film-reference-") as root:
@@ -85,9 +88,6 @@ def reference(runs: int) -> dict:
         row.update(queries(home, film_dir, runs))
         row.update(one_edit(home, film_dir, REFERENCE_SHOTS, "reference"))
     return row
-
-
-REFERENCE_SHOTS = 8
 
 
 def main() -> None:

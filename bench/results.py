@@ -277,9 +277,7 @@ def goal_rows(rows: list[dict], orchestra: dict, cuts: list[dict], floor: float,
     for step in ("noop", "plan", "status"):
         goal(f"no-op `film {'render' if step == 'noop' else step}` at {small['shots']} shots ≤ 2.5× the import floor "
              f"({floor:.2f} s)", f"{small[step]:.2f} s = {small[step] / floor:.2f}×", small[step] <= 2.5 * floor)
-    elsewhere = ELSEWHERE if large.get("elsewhere") and not large.get("reference") else ""
-    # a film measured apart (bench/feature_length.py) is compared with the 8-shot film measured beside it
-    base, beside = (large["reference"], BESIDE) if large.get("reference") else (small, "")
+    base, beside, elsewhere = _baseline(large, small)
     if large is not small:
         for step in ("noop", "plan", "status"):
             goal(f"no-op `film {'render' if step == 'noop' else step}` at {large['shots']} shots ≤ 2× the {base['shots']}-shot "
@@ -299,8 +297,7 @@ def goal_rows(rows: list[dict], orchestra: dict, cuts: list[dict], floor: float,
     by_size = {r["shots"]: r for r in edits}
     for big in (n for n in (512, 2000) if n in by_size and 8 in by_size):
         measured = by_size[big]
-        eight, said = (measured["reference"], BESIDE) if measured.get("reference") else (by_size[8], "")
-        apart = ELSEWHERE if measured.get("elsewhere") and not said else ""
+        eight, said, apart = _baseline(measured, by_size[8])
         goal(f"an edit at {big} shots ≤ 1.5× the same edit at 8{said}{apart}", f"{measured['edit']:.1f} s" + (
              "" if apart else f" vs {eight['edit']:.1f} s = {measured['edit'] / eight['edit']:.2f}×"),
              None if apart else measured["edit"] <= 1.5 * eight["edit"])
@@ -327,6 +324,15 @@ def goal_rows(rows: list[dict], orchestra: dict, cuts: list[dict], floor: float,
              f"{'no step in 30 min' if first is None else f'{first:.1f} s'}",
              first is not None and max(start["plan"], first) <= START_LIMIT)
     return ["| goal | measured | verdict |", "|---|---|---|", *found]
+
+
+def _baseline(row: dict, fallback: dict) -> tuple[dict, str, str]:
+    """What a larger film's row is compared with, and the words that say so: the 8-shot film
+    bench/feature_length.py measured beside it, else `fallback`, the smaller film measured here
+    (with no verdict, ELSEWHERE, if the row was measured on another machine)."""
+    if row.get("reference"):
+        return row["reference"], BESIDE, ""
+    return fallback, "", ELSEWHERE if row.get("elsewhere") else ""
 
 
 def report(rows: list[dict], orchestra: dict, cuts: list[dict], runs: int, took: float, floor: float,
