@@ -332,34 +332,14 @@ class _Importer:
         if self.scene is not None and not self.scene.shots:
             self.establishing_shot(self.scene)
         heading = clean_text(heading)
-        place, time, exterior = self.parse_heading(heading)
+        place, time, exterior = parse_heading(heading, self.last_time)
+        if time is not None:
+            self.last_time = time
         number = len(self.scenes) + (0 if self.scenes and self.scenes[0].number == 0 else 1)
         setting = ", ".join(p for p in (place.lower(), time) if p)
         self.scene = _Scene(number, heading, line, setting, slug(place, limit=32) or "scene", exterior)
         self.scenes.append(self.scene)
         self.pending.append(f"scene {number}, line {line}: {heading}")
-
-    def parse_heading(self, heading: str) -> tuple[str, str | None, bool | None]:
-        """(place, time of day, exterior?) of `EXT. BRICK'S PATIO - DAY`: ("BRICK'S PATIO", "day", True)."""
-        match = HEADING.match(heading)
-        prefix = match.group(0).upper() if match else ""
-        exterior = ("EXT" in prefix and "INT" not in prefix) if prefix and "EST" not in prefix else (
-            True if prefix.startswith("EST") else None)
-        rest = heading[match.end():] if match else heading
-        parts = [p.strip(" .,") for p in re.split(r"\s+[-–—]+\s*|\s*[-–—]+\s+|\s+--\s*", rest) if p.strip(" .,")]
-        time = None
-        if len(parts) > 1:
-            tail = re.sub(r"\s*\(.*?\)\s*", " ", parts[-1]).strip().lower()
-            if tail in TIMES_OF_DAY or any(tail.startswith(t + " ") for t in TIMES_OF_DAY):
-                time = tail
-                parts = parts[:-1]
-            elif tail in SAME_TIME or any(tail.startswith(t) for t in SAME_TIME):
-                time = self.last_time
-                parts = parts[:-1]
-        if time is not None:
-            self.last_time = time
-        place = ", ".join(parts) or rest.strip() or heading
-        return place, time, exterior
 
     def ensure_scene(self) -> _Scene:
         if self.scene is None:  # action before the first heading: a prologue
@@ -377,7 +357,7 @@ class _Importer:
         else:
             full = f"{scene.setting}. {prompt}" if scene.setting and prompt else (prompt or scene.setting or "a scene")
         shot = DraftShot(id=shot_id, prompt=full, duration=round_duration(seconds),
-                         camera=camera or self.camera_for(prompt, scene), motion=self.motion_for(prompt, scene),
+                         camera=camera or camera_for(prompt, scene, len(self.taken)), motion=motion_for(prompt, scene),
                          comment=f"line {line}: {what}", before=self.pending)
         self.pending = []
         scene.shots.append(shot)
@@ -496,31 +476,56 @@ class _Importer:
                              setting=False)
         self.card_shots.add(shot.id)
 
-    def camera_for(self, prose: str, scene: _Scene) -> str:
-        """A move from the action's words (looks up: tilt up; runs: a pan), else from a cycle; the
-        scene's first shot establishes (a pan outside, a push in inside); never the same move twice running."""
-        if not prose:
-            return "static"
-        if not scene.shots:
-            return "pan_right" if scene.exterior else "push_in" if scene.exterior is False else "static"
-        lowered = prose.lower()
-        camera = next((camera for pattern, camera in CAMERA_WORDS if re.search(pattern, lowered)), None)
-        if camera == "pan_right" and len(self.taken) % 2:
-            camera = "pan_left"
-        camera = camera or CYCLE[len(self.taken) % len(CYCLE)]
-        previous = scene.shots[-1].camera
-        if camera == previous:
-            camera = next(c for c in CYCLE[len(self.taken) % len(CYCLE):] + CYCLE if c != previous)
-        return camera
-
-    def motion_for(self, prose: str, scene: _Scene) -> str | None:
-        words = f"{scene.heading or ''} {prose}".lower()
-        found = [motion for pattern, motion in MOTION_WORDS if re.search(pattern, words)]
-        return ", ".join(found[:2]) or None
-
     # ---- the cast ----
 
 # ---- helpers ----------------------------------------------------------------------------------
+
+def parse_heading(heading: str, last_time: str | None = None) -> tuple[str, str | None, bool | None]:
+    """(place, time of day, exterior?) of `EXT. BRICK'S PATIO - DAY`: ("BRICK'S PATIO", "day", True).
+    A heading that keeps the time (CONTINUOUS, SAME) gets `last_time`, the scene before's."""
+    match = HEADING.match(heading)
+    prefix = match.group(0).upper() if match else ""
+    exterior = ("EXT" in prefix and "INT" not in prefix) if prefix and "EST" not in prefix else (
+        True if prefix.startswith("EST") else None)
+    rest = heading[match.end():] if match else heading
+    parts = [p.strip(" .,") for p in re.split(r"\s+[-–—]+\s*|\s*[-–—]+\s+|\s+--\s*", rest) if p.strip(" .,")]
+    time = None
+    if len(parts) > 1:
+        tail = re.sub(r"\s*\(.*?\)\s*", " ", parts[-1]).strip().lower()
+        if tail in TIMES_OF_DAY or any(tail.startswith(t + " ") for t in TIMES_OF_DAY):
+            time = tail
+            parts = parts[:-1]
+        elif tail in SAME_TIME or any(tail.startswith(t) for t in SAME_TIME):
+            time = last_time
+            parts = parts[:-1]
+    place = ", ".join(parts) or rest.strip() or heading
+    return place, time, exterior
+
+
+def camera_for(prose: str, scene: _Scene, made: int) -> str:
+    """A move from the action's words (looks up: tilt up; runs: a pan), else from a cycle; the
+    scene's first shot establishes (a pan outside, a push in inside); never the same move twice running.
+    `made`: how many shots the film has so far (it turns the cycle)."""
+    if not prose:
+        return "static"
+    if not scene.shots:
+        return "pan_right" if scene.exterior else "push_in" if scene.exterior is False else "static"
+    lowered = prose.lower()
+    camera = next((camera for pattern, camera in CAMERA_WORDS if re.search(pattern, lowered)), None)
+    if camera == "pan_right" and made % 2:
+        camera = "pan_left"
+    camera = camera or CYCLE[made % len(CYCLE)]
+    previous = scene.shots[-1].camera
+    if camera == previous:
+        camera = next(c for c in CYCLE[made % len(CYCLE):] + CYCLE if c != previous)
+    return camera
+
+
+def motion_for(prose: str, scene: _Scene) -> str | None:
+    words = f"{scene.heading or ''} {prose}".lower()
+    found = [motion for pattern, motion in MOTION_WORDS if re.search(pattern, words)]
+    return ", ".join(found[:2]) or None
+
 
 def _offscreen(extension: str) -> bool:
     letters = re.sub(r"[^A-Z]", "", extension.upper())
