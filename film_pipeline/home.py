@@ -220,13 +220,14 @@ def discover_films() -> list[Path]:
     return list(found.values())
 
 
-def file_identity(path: Path) -> tuple[str, int, int, int]:
-    """A file as it is now (absolute path, inode, size, mtime in ns), for what is kept of it by
-    identity: the store never rewrites a file in place, so a new file is a new identity. The path
-    is made absolute in its text, not resolved: the inode already tells the file, and resolving
-    asks the disk for every component (a feature's edit checks some 10,000 files)."""
+def file_identity(path: Path) -> tuple[str, int, int, int, int]:
+    """A file as it is now (absolute path, inode, size, mtime and ctime in ns), for what is kept of
+    it by identity: the store never rewrites a file in place, so a new file is a new identity, and
+    a write in place moves the ctime even where the mtime is set back. The path is made absolute
+    in its text, not resolved: the inode already tells the file, and resolving asks the disk for
+    every component (a feature's edit checks some 10,000 files)."""
     stat = path.stat()
-    return os.path.abspath(path), stat.st_ino, stat.st_size, stat.st_mtime_ns
+    return os.path.abspath(path), stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns
 
 
 def keep_in_cache(source: Path | str, kept: Path) -> bool:

@@ -333,21 +333,33 @@ def video_packets(path: Path) -> int:
     return sum(1 for line in listing.splitlines() if line and not line.startswith(b"#"))
 
 
-def decode_and_list(path: Path) -> Pass:
-    """Decode every video and audio packet of a film (its picture and sound to nothing, as
-    `-f null` does) and, in the same read of the file, list its first video and audio streams'
-    packets as stream copies to framemd5: one demuxing of the file instead of three."""
+def decode_and_list(path: Path, audio: bool = True) -> Pass:
+    """Decode every video packet of a film, and every audio packet unless `audio` is False (the
+    picture and sound to nothing, as `-f null` does), and, in the same read of the file, list its
+    first video and audio streams' packets as stream copies to framemd5: one demuxing of the file
+    instead of three."""
     with tempfile.TemporaryDirectory(prefix="decode-") as folder:
-        video, audio = Path(folder) / "video.framemd5", Path(folder) / "audio.framemd5"
+        video, sound = Path(folder) / "video.framemd5", Path(folder) / "audio.framemd5"
+        decoded = [] if audio else ["-map", "0:v:0?"]
         # an optional map that matches nothing leaves the output to ffmpeg's own choice of streams:
         # each listing says which kind of stream it holds, and only the right kind is kept
-        run = run_ffmpeg("-v", "error", "-i", str(path), "-f", "null", "-",
+        run = run_ffmpeg("-v", "error", "-i", str(path), *decoded, "-f", "null", "-",
                          "-map", "0:v:0?", "-c", "copy", "-f", "framemd5", str(video),
-                         "-map", "0:a:0?", "-c", "copy", "-f", "framemd5", str(audio), capture_output=True)
-        errors = without_ffmpeg_banner(run.stderr.decode(errors="replace")).strip()
-        if run.returncode and not errors:
-            errors = f"ffmpeg exited with status {run.returncode}"
-        return Pass(errors, _listing_of(video, b"video"), _listing_of(audio, b"audio"))
+                         "-map", "0:a:0?", "-c", "copy", "-f", "framemd5", str(sound), capture_output=True)
+        return Pass(_decoder_errors(run), _listing_of(video, b"video"), _listing_of(sound, b"audio"))
+
+
+def decode_audio(path: Path) -> str:
+    """Decode every packet of a film's first audio stream to nothing: the decoder's errors ("" if none)."""
+    return _decoder_errors(run_ffmpeg("-v", "error", "-i", str(path), "-map", "0:a:0", "-f", "null", "-",
+                                      capture_output=True))
+
+
+def _decoder_errors(run: subprocess.CompletedProcess) -> str:
+    errors = without_ffmpeg_banner(run.stderr.decode(errors="replace")).strip()
+    if run.returncode and not errors:
+        errors = f"ffmpeg exited with status {run.returncode}"
+    return errors
 
 
 def _listing_of(path: Path, kind: bytes) -> bytes | None:

@@ -10,14 +10,11 @@ from film_pipeline.backends import backend_for, with_memory_savers
 from film_pipeline.dagster_internals import latest_versions_by_partition
 from film_pipeline.defs.film_graph import FilmGraph
 from film_pipeline.graph import SHOT_SOURCES
-from film_pipeline.home import file_identity
 from film_pipeline.materialize import ArtifactCache, materialize
 from film_pipeline.records import latest_version
 from film_pipeline.stages import Rendered
 from film_pipeline.store import ArtifactStore, artifact_key
-
-
-READING_THREADS = 16  # manifests read at once: small files, or GETs from S3
+from film_pipeline.store.verified import identity_of, verified_files
 
 
 @dataclass
@@ -80,7 +77,9 @@ class Step:
 
     def upstream_shots(self, name: str, shots: list[str]) -> dict[str, tuple[str, dict]]:
         """`upstream` of a per-shot input for every shot: the versions in one query, the manifests
-        read side by side (a feature's cut asked 2,000 queries and read 2,000 manifests in turn)."""
+        read side by side where the store gains from it (S3's GETs; a feature's cut asked 2,000
+        queries and read 2,000 manifests in turn), one after another where it does not (local
+        files: 2,000 took 0.07 s so and 0.28 s in 16 threads)."""
         recorded = latest_versions_by_partition(self.context.instance, self.graph.key(name))
         never = [shot for shot in shots if shot not in recorded]
         if never:
@@ -91,17 +90,25 @@ class Step:
         keys = [artifact_key(self.graph.slug, name, shot, recorded[shot], "json") for shot in shots]
         read = run_reads(self.context.run_id).manifests
         unread = [key for key in dict.fromkeys(keys) if key not in read]
-        with ThreadPoolExecutor(READING_THREADS) as pool:
-            read.update(zip(unread, pool.map(self.store.read_json, unread)))
+        threads = self.store.reading_threads
+        if threads > 1 and len(unread) > 1:
+            with ThreadPoolExecutor(threads) as pool:
+                read.update(zip(unread, pool.map(self.store.read_json, unread)))
+        else:
+            read.update((key, self.store.read_json(key)) for key in unread)
         return {shot: (recorded[shot], read[key]) for shot, key in zip(shots, keys)}
 
     def local(self, stored: dict) -> Path:
-        """A stored file of an input's manifest, as a local file whose sha256 was checked (once a run)."""
+        """A stored file of an input's manifest, as a local file whose sha256 was checked: once a
+        run, and not again while the file stays as it was when checked (`store.verified`)."""
         checked = run_reads(self.context.run_id).checked
         path = self.store.local_path(stored["key"])
-        identity = _identity(stored, path)
+        identity = identity_of(stored["key"], stored["sha256"], path)
         if identity not in checked:
-            self.store.local_path(stored["key"], stored["sha256"])  # hashes it: a corrupt file raises
+            verified = verified_files()
+            if identity not in verified:
+                self.store.local_path(stored["key"], stored["sha256"])  # hashes it: a corrupt file raises
+                verified.remember(identity)
             checked.add(identity)
         return path
 
@@ -130,7 +137,3 @@ class Step:
     def spec_versions(self, shot: str | None) -> dict[str, str]:
         """The shot's spec versions when this was made: what `film rollback` restores."""
         return {name: self.version(name, shot, is_source=True) for name in SHOT_SOURCES} if shot else {}
-
-
-def _identity(stored: dict, path: Path) -> tuple:
-    return stored["key"], stored["sha256"], *file_identity(path)

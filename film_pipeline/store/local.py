@@ -17,6 +17,8 @@ SYNC_EACH_UP_TO = 32  # files written in `synced_together`: up to this many, an 
 class LocalStore(StoreHelpers):
     """The embedded default: files under a root directory (`$FILM_HOME/store`)."""
 
+    reading_threads = 1  # a small local file is read in less time than a thread takes to hand it over
+
     def __init__(self, root: Path | str):
         self.root = Path(root).resolve()
         self._sync_each = True  # off inside `synced_together`, which records what it must sync instead

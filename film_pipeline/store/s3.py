@@ -58,6 +58,7 @@ class S3Settings:
 
 
 class S3Store(StoreHelpers):
+    reading_threads = 16  # reads at once where a caller has many: each waits on a GET
     def __init__(self, settings: S3Settings, cache_dir: Path, attempts: int | None = None, backoff: float = 0.5):
         import urllib3
         from minio import Minio

@@ -1,7 +1,9 @@
 """A step's inputs as the instance records them: a film-level step reads every shot's version in
 one query, and one never made is a clear error that names it."""
 
+import os
 from collections import Counter
+from pathlib import Path
 
 import dagster as dg
 
@@ -43,8 +45,10 @@ def test_a_shot_input_never_made_is_named(rendered):
     assert "mini/upscaled_clip[d] has no recorded version" in message
 
 
-def test_the_steps_of_a_run_read_each_clip_manifest_and_check_each_clip_once(rendered, monkeypatch):
-    from film_pipeline.store import base, local
+def test_each_clip_manifest_is_read_once_a_run_and_each_clip_checked_once_until_it_changes(rendered, monkeypatch):
+    from film_pipeline.store import base, local, verified
+
+    monkeypatch.setattr(verified, "SETTLED", 0.0)  # the fixture copied the clips moments ago
 
     store = rendered.parent.parent / "store" / "mini"
     for name in ("final_cut", "timeline_export"):  # both made again, in one run, from the same clips
@@ -66,4 +70,14 @@ def test_the_steps_of_a_run_read_each_clip_manifest_and_check_each_clip_once(ren
         manifest.unlink()
     assert render_alone(rendered, "timeline_export").success
     clips = [count for path, count in hashed.items() if "/upscaled_clip/" in path and path.endswith(".mp4")]
-    assert set(clips) == {2}, "a new run checks the clips again"
+    assert set(clips) == {1}, "a new run finds the clips as they were checked: not read again"
+    clip = next(path for path in hashed if "/upscaled_clip/" in path and path.endswith(".mp4"))
+    before = os.stat(clip)
+    damaged = bytearray(Path(clip).read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF
+    Path(clip).write_bytes(damaged)  # changed in place, its mtime set back: the ctime still moves
+    os.utime(clip, ns=(before.st_atime_ns, before.st_mtime_ns))
+    for manifest in (store / "timeline_export" / "_").glob("*.json"):
+        manifest.unlink()
+    message = failure_of(render_alone(rendered, "timeline_export"))
+    assert hashed[clip] == 2 and "is corrupt" in message and clip.split("/store/")[-1] in message, message
