@@ -2,8 +2,7 @@
 
 One row per stage says what it reads, whether it is made per shot or once per film, its code
 version (part of every data version it records: bump it only to re-render on purpose), the UI
-group and kinds, whether it runs a model (the `gpu` pool and queue) and the profile's
-backend stages it renders with. The Dagster
+group and kinds, and whether it runs a model (the `gpu` pool and queue). The Dagster
 definitions, the planner, the checks, the cost report, the history and the store keys all read
 this table, so adding a stage is one row here, one module under `stages/`, a body of a few
 lines in `defs/assets.py` and its backend (and, for a new spec, a row in SOURCES and its
@@ -38,8 +37,6 @@ class Stage:
     description: str
     # a film-level stage that reads every shot: its film-level parents in the order its version hashes them
     hashes: tuple[str, ...] = ()
-    # the profile's backend stages it renders with (a render imports their code ahead of the step)
-    backends: tuple[str, ...] = ()
 
 
 SOURCES = (
@@ -56,21 +53,20 @@ STAGES = (
     Stage("script", ("film_spec",), False, "1", "script", frozenset({"yaml"}), False,
           "The validated script: shot list, timing and what each shot says."),
     Stage("characters", ("character_spec",), False, "1", "pictures", frozenset({"image"}), True,
-          "The cast: one reference image per character, the one its shots are drawn from.", backends=("keyframe",)),
+          "The cast: one reference image per character, the one its shots are drawn from."),
     Stage("storyboard", ("visual_spec",), True, "1", "pictures", frozenset({"image"}), True,
-          "Keyframes painted from each shot's prompt: one image per take.", backends=("keyframe",)),
+          "Keyframes painted from each shot's prompt: one image per take."),
     Stage("clip", ("storyboard", "motion_spec"), True, "1", "motion", frozenset({"video"}), True,
-          "The shot in motion: the picked keyframe animated for the shot's duration.", backends=("motion",)),
+          "The shot in motion: the picked keyframe animated for the shot's duration."),
     # code version 2: encoded as the cut is, BT.709 colours (media.write_master), so the master is BT.709 throughout
     Stage("upscaled_clip", ("clip", "upscale_spec"), True, "2", "motion", frozenset({"video"}), True,
-          "The clip at delivery resolution (resolution × upscale).", backends=("upscale", "motion")),
+          "The clip at delivery resolution (resolution × upscale)."),
     Stage("voiceover", ("narration_spec",), True, "1", "sound", frozenset({"audio"}), True,
-          "The shot's narration, spoken.", backends=("speech",)),
+          "The shot's narration, spoken."),
     # code version 2: each voice-over starts on a frame (so a timeline export places it where the mix
     # plays it), and the score is stored beside the mix as its own stem (the exports' score track)
     Stage("soundtrack", ("voiceover", "score_spec"), False, "2", "sound", frozenset({"audio"}), True,
-          "The score from the music cues with the voice-over mixed in at each shot.", hashes=("score_spec",),
-          backends=("music",)),
+          "The score from the music cues with the voice-over mixed in at each shot.", hashes=("score_spec",)),
     # the film's timing is in score_spec: a music cue edit re-makes the (identical) subtitles too
     Stage("subtitles", ("voiceover", "score_spec"), False, "1", "deliverables", frozenset({"text"}), False,
           "SRT and WebVTT subtitles: one cue per narrated shot, timed to where its voice-over plays.",

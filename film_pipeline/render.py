@@ -20,18 +20,17 @@ from pathlib import Path
 
 import dagster as dg
 
-from film_pipeline.backends import import_ahead
 from film_pipeline.dagster_internals import reconstructable_job
 from film_pipeline.defs.film_graph import FilmGraph, sync_shot_partitions
 from film_pipeline.defs.jobs import QUIET, observe
 from film_pipeline import progress
 from film_pipeline.film import Film, load_film
-from film_pipeline.graph import STAGE, needs_every_shot
+from film_pipeline.graph import needs_every_shot
 from film_pipeline.home import REPO_ROOT, film_home, get_instance, register_film
 from film_pipeline.integrity import StoredArtifacts
 from film_pipeline.observation import SpecBacklog, never_rendered
 from film_pipeline.planning import Plan, forced_steps, forced_tag, plan_film
-from film_pipeline.profiles import ProfileError, profile_names, stage_config
+from film_pipeline.profiles import ProfileError, profile_names
 from film_pipeline.records import IN_PROGRESS, NOT_FINISHED
 from film_pipeline.settings import Settings
 from film_pipeline.store import ArtifactStore, open_store
@@ -169,10 +168,8 @@ def render_film(film_dir: Path | str, profile: str | None = None,
         # with workers: check that each queue has one before waiting on it (or the render would hang)
         workers = session.workers
         in_flight = workers.runs_in_flight(require_workers(workers)) if workers.enabled and requests else 1
-        ahead = ImportAhead(_backends_of(session, requests) if requests and not workers.enabled else set())
-        with progress.listening(on_step), progress.listening(ahead):
+        with progress.listening(on_step):
             _execute(session, requests, in_flight, result, on_run, backlog.before_run)
-        ahead.join()  # its steps imported the same modules: done by now
         _raise_if_interrupted(result)
         backlog.record_all()  # shots left unrendered (a failure, a run in flight) are observed all the same
         result.final_cut = None if result.failures or result.skipped else final_cut_path(session)
@@ -202,40 +199,6 @@ def _execute(session: Session, requests: list[dg.RunRequest], in_flight: int, re
         _record(_run(session, request), result)
         if on_run:
             on_run("film", len(request.asset_selection))
-
-
-class ImportAhead:
-    """A step listener that imports the render's backends (`import_ahead`) in a background thread
-    from the moment the first step starts. Not sooner: until then the render plans and sets up its
-    first run, and a thread importing torch beside that would delay the first step (by 0.8 s at
-    10,000 shots). From then on, the shot's first steps (storyboard, clip) paint and encode while
-    the import goes on, and the upscale step finds torch imported."""
-
-    def __init__(self, backends: set[tuple[str, str]]):
-        self.backends, self.thread, self.started = backends, None, False
-
-    def __call__(self, event: str, asset: str, shot: str | None) -> None:
-        if event == "started" and not self.started:
-            self.started = True
-            self.thread = import_ahead(self.backends)
-
-    def join(self) -> None:
-        if self.thread is not None:
-            self.thread.join()
-
-
-def _backends_of(session: Session, requests: list[dg.RunRequest]) -> set[tuple[str, str]]:
-    """The (stage, backend name) pairs the requested assets render with, under the render's profile."""
-    profile = session.profile or session.film.profile
-    stages = {stage for request in requests for key in request.asset_selection
-              for stage in STAGE[key.path[-1]].backends}
-    found = set()
-    for stage in stages:
-        try:
-            found.add((stage, stage_config(profile, stage, session.film.models.get(stage))["backend"]))
-        except (ProfileError, KeyError):  # the step says what is wrong with its profile
-            continue
-    return found
 
 
 def _with_forced(request: dg.RunRequest, forced: frozenset) -> dg.RunRequest:

@@ -9,12 +9,10 @@ shots (`get_backend` caches them), so a model loads once per render, not once pe
 
 from __future__ import annotations  # numpy and PIL appear only in annotations: planning imports neither
 
-import importlib
 import inspect
 import json
 import sys
-import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Protocol
@@ -202,30 +200,6 @@ def get_backend(stage: str, profile: str):
 def loaded_backends() -> int:
     """How many backends (and their models) this process holds now."""
     return _instance.cache_info().currsize
-
-
-def import_ahead(backends: Iterable[tuple[str, str]]) -> threading.Thread | None:
-    """Import the modules of these built-in (stage, backend name) pairs in a background thread, and
-    the model libraries they import with them. A render starts it when its first step starts
-    (`render.ImportAhead`), so the step that first needs one finds it imported: the preview's
-    upscaled clip waited about 3 s for torch after the shot's storyboard and clip. A module that
-    fails to import here is left to its step, which imports it again and fails with its own error."""
-    modules = sorted({f"film_pipeline.backends.{ENTRIES[key].where.partition(':')[0]}" for key in backends
-                      if key in ENTRIES and key not in _REGISTRY})
-    modules = [name for name in modules if name not in sys.modules]
-    if not modules:
-        return None
-    thread = threading.Thread(target=_import_quietly, args=(modules,), name="film-import-ahead", daemon=True)
-    thread.start()
-    return thread
-
-
-def _import_quietly(modules: list[str]) -> None:
-    for name in modules:
-        try:
-            importlib.import_module(name)
-        except Exception:  # noqa: BLE001 (its step imports it again and reports the error as the step's)
-            pass
 
 
 @cache
