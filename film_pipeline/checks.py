@@ -12,8 +12,8 @@
   under FILM_HOME/cache/loudness by the digest of the cut's audio stream (its packets, read
   without decoding), so a cut whose picture alone changed is not measured again. The decode, the
   packet count and that digest come from one pass of ffmpeg over the cut (`film_pass`), which a
-  render starts as soon as the cut is stored (`read_ahead`); its audio is decoded in a second
-  pass only when no stream with the same digest has decoded cleanly before (`read_film`).
+  render starts as soon as the cut is stored (`read_ahead`); it decodes only the pictures and sound
+  that never decoded cleanly before (`decoding.read_film`: a cut after an edit, its new shots).
 
 Each check reads the artifact the asset's latest materialization recorded, through the store
 (so a file whose sha256 no longer matches fails the check instead of passing unread). The
@@ -36,8 +36,8 @@ from pathlib import Path
 import numpy as np
 
 from film_pipeline.home import file_identity, film_home, keep_in_cache
-from film_pipeline.media import (Loudness, Pass, decode_and_list, decode_audio, ebur128, ffmpeg_identity, read_video,
-                                 read_wav, video_packets)
+from film_pipeline.decoding import read_film
+from film_pipeline.media import Loudness, Pass, ebur128, ffmpeg_identity, read_video, read_wav, video_packets
 from film_pipeline.store import ArtifactStore, IntegrityError
 
 BLACK_LEVEL = 8.0        # mean 8-bit luma below this is black
@@ -46,7 +46,6 @@ CLIPPED_LEVEL = 0.999     # samples at or beyond this are clipped
 CLIPPED_SHARE = 0.001     # more than 0.1 % clipped samples fails
 SILENCE_PEAK = 1e-3       # a peak below this is silence
 LOUDNESS_TOLERANCE = 1.0  # LU either side of the target
-DECODE_VERSION = 1  # part of a clean decode's key: bump it when `read_film` decodes differently
 METER_VERSION = 1  # part of a kept reading's key: bump it when what `ebur128` returns changes
 
 
@@ -200,27 +199,8 @@ def _read_into(future: Future, path: Path) -> None:
             future.set_exception(error)
 
 
-def read_film(path: Path) -> Pass:
-    """`media.decode_and_list` of a film, its audio decoded only if a stream of the same digest has
-    not decoded cleanly before (kept under FILM_HOME/cache/decoded-audio, by the digest and the
-    decoder's binary): the same packets decode the same, and a cut whose picture alone changed
-    copies its sound from the cut before, which is most of a feature's decoding time."""
-    read = decode_and_list(path, audio=False)
-    digest = read.audio_digest
-    if digest is None:
-        return read
-    kept = film_home() / "cache" / "decoded-audio" / hashlib.sha256(
-        f"{DECODE_VERSION}:{ffmpeg_identity()}:{digest}".encode()).hexdigest()[:32]
-    if kept.exists():
-        return read
-    errors = decode_audio(path)
-    if not errors:
-        keep_in_cache("decoded cleanly\n", kept)
-    return dataclasses.replace(read, errors="\n".join(e for e in (read.errors, errors) if e))
-
-
 def film_pass(path: Path) -> Pass:
-    """`media.decode_and_list` of the file as it is now, read once for the checks that ask (the
+    """`decoding.read_film` of the file as it is now, read once for the checks that ask (the
     decode, the packet count and the audio digest), or found read ahead."""
     key = file_identity(path)
     ahead = _pass_of.get(key)

@@ -11,7 +11,9 @@ never a traceback; nothing already rendered is ever deleted.
 """
 
 import argparse
+import atexit
 import json
+import logging
 import os
 import sys
 import warnings
@@ -21,6 +23,30 @@ from film_pipeline import errors
 
 STATUS_MARK = {"fresh": "✓ fresh", "stale": "↻ stale", "missing": "+ missing"}
 RESUME = "finished steps are kept, run the same command to resume"
+
+
+def run() -> None:
+    """The `film` command (`python -m film_pipeline.cli` too): `main`, then an exit that leaves the
+    interpreter's teardown to the operating system. After a render, Python spent about 2 s freeing
+    torch's and Dagster's objects one by one (measured on an 8-shot edit: 2.5 s between the last
+    exit handler and the process's end, 0.14 s without the teardown), which the OS does at once.
+    Every exit handler still runs first, threads are joined and the output is flushed; an error
+    that escapes `main` takes Python's ordinary exit, with its traceback."""
+    status: list[int] = []
+    atexit.register(_exit_now, status)  # registered first, so it runs after every other exit handler
+    status.append(main() or 0)
+    sys.exit(status[0])
+
+
+def _exit_now(status: list[int]) -> None:
+    if status:
+        logging.shutdown()  # a handler registered before this one would not run: flush the logs here
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):  # a reader gone (`film status | head`), a stream closed
+                pass
+        os._exit(status[0])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -645,4 +671,4 @@ def _ui(args) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

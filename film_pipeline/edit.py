@@ -279,7 +279,8 @@ def _frames_from(path: Path, skip: int) -> Iterator[np.ndarray]:
 def assemble(clips: list[tuple[Placement, Path]], soundtrack: Path, title: str, logline: str | None,
              fps: int, size: tuple[int, int], out: Path, poster: Path, *, delivery: Delivery | None = None,
              subtitles: Path | None = None, language: str = "en", report: dict | None = None,
-             cache: Path | None = None, soundtrack_sha256: str | None = None) -> int:
+             cache: Path | None = None, soundtrack_sha256: str | None = None,
+             clip_sha256: dict[Path, str] | None = None) -> int:
     """Cut the clips together over the soundtrack; write the MP4 and a poster; return the frame count.
     With `cache`, composed segments and the mastered soundtrack are kept there and found again (an
     edit re-composes only the segments whose clips or timing changed, and masters the soundtrack
@@ -292,7 +293,8 @@ def assemble(clips: list[tuple[Placement, Path]], soundtrack: Path, title: str, 
     track in `language`. The MP4 starts with its index (faststart) and its H.264 stream says its
     colours (BT.709 primaries, transfer and matrix). `report` receives the mastering's measurements.
     `soundtrack_sha256`, where the caller has checked it, spares hashing the soundtrack again for the
-    cache (a feature's soundtrack is a gigabyte).
+    cache (a feature's soundtrack is a gigabyte), and `clip_sha256` (by path) the clips of composed
+    segments (a feature crossfading every 4th shot has 1,000 of them).
     """
     placements = [p for p, _ in clips]
     frames = total_frames(placements)
@@ -302,7 +304,8 @@ def assemble(clips: list[tuple[Placement, Path]], soundtrack: Path, title: str, 
     with ThreadPoolExecutor(max_workers=1) as pool:
         encoding = pool.submit(_delivered_audio, soundtrack, audio, seconds, delivery, out.with_name(f"{out.stem}.master"),
                                cache, soundtrack_sha256)
-        parts = _video_parts(clips, placements, title_card(title, logline, size), fps, size, out, poster, cache)
+        parts = _video_parts(clips, placements, title_card(title, logline, size), fps, size, out, poster, cache,
+                             clip_sha256 or {})
         measured = encoding.result()
     if report is not None:
         report.update(measured)
@@ -484,7 +487,8 @@ def iso639_2(language: str) -> str:
 
 
 def _video_parts(clips: list[tuple[Placement, Path]], placements: list[Placement], card: Image.Image, fps: int,
-                 size: tuple[int, int], out: Path, poster: Path, cache: Path | None = None) -> list[Path]:
+                 size: tuple[int, int], out: Path, poster: Path, cache: Path | None = None,
+                 clip_sha256: dict[Path, str] | None = None) -> list[Path]:
     """The files the cut joins, in order: clips as they are, composed segments encoded (or, with
     `cache`, found there: a segment is the same bytes whenever its clips and its timing are)."""
     card_frames = title_frames(placements, fps)
@@ -494,7 +498,8 @@ def _video_parts(clips: list[tuple[Placement, Path]], placements: list[Placement
             parts.append(clips[segment.shots[0]][1])
             continue
         first, last = segment.span(placements)
-        cached = cache / f"{segment_key(clips, segment, first, last, card, card_frames, fps, size)}.mp4" if cache else None
+        key = segment_key(clips, segment, first, last, card, card_frames, fps, size, clip_sha256) if cache else None
+        cached = cache / f"{key}.mp4" if key else None
         if cached is not None and cached.exists() and (first != 0 or cached.with_suffix(".poster.png").exists()):
             if first == 0:
                 shutil.copyfile(cached.with_suffix(".poster.png"), poster)
@@ -554,14 +559,16 @@ SEGMENT_CODE_VERSION = "1"
 
 
 def segment_key(clips: list[tuple[Placement, Path]], segment: Segment, first: int, last: int, card: Image.Image,
-                card_frames: int, fps: int, size: tuple[int, int]) -> str:
-    """What a composed segment's frames depend on: its clips' bytes, their timing within it, the
-    title card over it (the opening), the frame rate and size, and the code that composes it."""
+                card_frames: int, fps: int, size: tuple[int, int], clip_sha256: dict[Path, str] | None = None) -> str:
+    """What a composed segment's frames depend on: its clips' bytes (their sha256: from `clip_sha256`
+    where the caller checked it, else read), their timing within it, the title card over it (the
+    opening), the frame rate and size, and the code that composes it."""
+    known = clip_sha256 or {}
     digest = hashlib.sha256(f"{SEGMENT_CODE_VERSION}:{fps}:{size}:{last - first}".encode())
     for index in segment.shots:
         placement, path = clips[index]
         digest.update(f"|{placement.start - first}:{placement.frames}:{placement.fade_in}:{placement.fade_out}:"
-                      f"{placement.crossfade_in}:{sha256_file(path)}".encode())
+                      f"{placement.crossfade_in}:{known.get(path) or sha256_file(path)}".encode())
     if first == 0:
         digest.update(f"|title:{card_frames}:".encode() + card.tobytes())
     return digest.hexdigest()[:32]

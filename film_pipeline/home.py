@@ -9,7 +9,9 @@ Layout (default `./data`):
   seaweedfs/ workers/      the local S3 server's and the Celery workers' state (pids, ports, keys)
   cache/                   local copies of objects read from an S3 store, the cut's composed segments,
                            joined runs, contact sheet and mastered sound, the scores last composed,
-                           and the loudness meter's readings (all safe to delete)
+                           the loudness meter's readings, and what was checked and found sound: the
+                           stored files hashed (`verified`) and the cut's streams decoded (`decoded`)
+                           (all safe to delete)
 
 `check_home` refuses a FILM_HOME that is not laid out this way (a file where a folder belongs,
 FILM_HOME itself a file) and `read_state` a state file that is not what film wrote, each with a
@@ -244,3 +246,46 @@ def keep_in_cache(source: Path | str, kept: Path) -> bool:
         return True
     except OSError:
         return False
+
+
+class KeptSet:
+    """A set of digests kept in a file under FILM_HOME/cache, for what was found true once and stays
+    true while its digest is the same (a file checked, a stream decoded): a line per digest, each
+    added with one short append (whole, beside other processes' appends), the file read once per
+    process; past `most` lines the newest half is kept. A file that cannot be written or read is
+    only a cache: what it would have held is found again."""
+
+    def __init__(self, path: Path, most: int = 200_000):
+        self.path, self.most = path, most
+        self._held: set[str] | None = None  # read on first use
+
+    def __contains__(self, digest: str) -> bool:
+        return digest in self._lines()
+
+    def add(self, digest: str) -> None:
+        held = self._lines()
+        if digest in held:
+            return
+        held.add(digest)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            handle = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(handle, f"{digest}\n".encode())
+            finally:
+                os.close(handle)
+        except OSError:
+            pass
+
+    def _lines(self) -> set[str]:
+        if self._held is None:
+            try:
+                lines = self.path.read_text().split()
+            except (OSError, UnicodeDecodeError):
+                lines = []
+            if len(lines) > self.most:
+                lines = lines[-(self.most // 2):]
+                keep_in_cache("".join(f"{line}\n" for line in lines), self.path)
+            self._held = set(lines)
+        return self._held
+

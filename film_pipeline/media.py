@@ -333,26 +333,29 @@ def video_packets(path: Path) -> int:
     return sum(1 for line in listing.splitlines() if line and not line.startswith(b"#"))
 
 
-def decode_and_list(path: Path, audio: bool = True) -> Pass:
-    """Decode every video packet of a film, and every audio packet unless `audio` is False (the
-    picture and sound to nothing, as `-f null` does), and, in the same read of the file, list its
-    first video and audio streams' packets as stream copies to framemd5: one demuxing of the file
-    instead of three."""
-    with tempfile.TemporaryDirectory(prefix="decode-") as folder:
+def list_packets(path: Path) -> Pass:
+    """A film's first video and audio streams' packets, listed as stream copies to framemd5 in one
+    read of the file, nothing decoded (`Pass.errors`: the demuxer's, such as a truncated file's)."""
+    with tempfile.TemporaryDirectory(prefix="listing-") as folder:
         video, sound = Path(folder) / "video.framemd5", Path(folder) / "audio.framemd5"
-        decoded = [] if audio else ["-map", "0:v:0?"]
         # an optional map that matches nothing leaves the output to ffmpeg's own choice of streams:
         # each listing says which kind of stream it holds, and only the right kind is kept
-        run = run_ffmpeg("-v", "error", "-i", str(path), *decoded, "-f", "null", "-",
-                         "-map", "0:v:0?", "-c", "copy", "-f", "framemd5", str(video),
+        run = run_ffmpeg("-v", "error", "-i", str(path), "-map", "0:v:0?", "-c", "copy", "-f", "framemd5", str(video),
                          "-map", "0:a:0?", "-c", "copy", "-f", "framemd5", str(sound), capture_output=True)
         return Pass(_decoder_errors(run), _listing_of(video, b"video"), _listing_of(sound, b"audio"))
 
 
-def decode_audio(path: Path) -> str:
-    """Decode every packet of a film's first audio stream to nothing: the decoder's errors ("" if none)."""
-    return _decoder_errors(run_ffmpeg("-v", "error", "-i", str(path), "-map", "0:a:0", "-f", "null", "-",
-                                      capture_output=True))
+def decode_stream(path: Path, kind: str, start: float | None = None, frames: int | None = None) -> tuple[str, int]:
+    """Decode the file's first stream of `kind` ("v" or "a") to nothing: (the decoder's errors, or
+    "", and how many frames came out). From `start` seconds, ffmpeg seeks to the keyframe at or
+    before it, decodes from there and lets out the frames from `start` on; `frames` stops it after
+    that many."""
+    seek = ["-ss", f"{start:.6f}"] if start is not None else []
+    count = ["-frames:v", str(frames)] if frames is not None else []
+    run = run_ffmpeg("-v", "error", "-nostats", "-progress", "pipe:1", *seek, "-i", str(path), "-map", f"0:{kind}:0",
+                     *count, "-f", "null", "-", capture_output=True)
+    decoded = re.findall(rb"^frame=(\d+)", run.stdout, re.MULTILINE)
+    return _decoder_errors(run), int(decoded[-1]) if decoded else 0
 
 
 def _decoder_errors(run: subprocess.CompletedProcess) -> str:

@@ -121,6 +121,8 @@ def offline_models(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HF_HUB_OFFLINE", "1")
         patch.setenv("FILM_MODEL_CACHE", str(tmp_path_factory.mktemp("models")))
+        # a test without a home of its own (the `home` fixture) still never writes into the repository's ./data
+        patch.setenv("FILM_HOME", str(tmp_path_factory.mktemp("unset-home")))
         yield
 
 

@@ -139,7 +139,8 @@ def final_cut_body(step: Step):
                                 step.local(sound["files"]["audio"]), keyframes, workdir,
                                 subtitles={role: step.local(subs["files"][role]) for role in ("subtitles", "captions")},
                                 title_overlay=True, segment_cache=film_home() / "cache" / "cut-segments",
-                                soundtrack_sha256=sound["files"]["audio"]["sha256"])
+                                soundtrack_sha256=sound["files"]["audio"]["sha256"],
+                                clip_sha256=[m["files"]["video"]["sha256"] for m in manifests])
 
     made = step.materialize("final_cut", film_level_inputs("final_cut", versions, shots), make)
     read_ahead(Path(made.metadata["path"].value))  # the cut's checks read it beside the timeline export

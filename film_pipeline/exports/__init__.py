@@ -243,9 +243,9 @@ def frame_based(timeline: otio.schema.Timeline) -> otio.schema.Timeline:
     for track in timeline.tracks:
         if track.kind != otio.schema.TrackKind.Audio:
             continue
-        placed = []
+        placed, ranges = [], track.range_of_all_children()  # at once: one by one, each adds up all before it
         for clip in track.find_clips():
-            where = track.range_of_child(clip)
+            where = ranges[clip]
             start = round(where.start_time.to_seconds() * fps)
             length = min(math.ceil(where.duration.to_seconds() * fps - 1e-6), frames - start)
             placed.append((start, length, copy.deepcopy(clip)))

@@ -41,7 +41,8 @@ class _Project:
         self.width, self.height = meta["width"], meta["height"]
         self.root = ET.Element("mlt", {"LC_NUMERIC": "C", "version": "7.12.0", "title": timeline.name,
                                        "producer": "main_bin"})
-        self.producers: dict[str, ET.Element] = {}  # resource -> producer
+        self.producers: dict[str, ET.Element] = {}  # media URL -> producer
+        self.bin_ids: dict[str, int] = {}           # producer id -> its kdenlive:id
         self.markers: dict[str, list] = {}          # producer id -> its markers
         self.guides: list[dict] = []
         self.playlists: list[ET.Element] = []
@@ -68,7 +69,7 @@ class _Project:
                 _prop(producer, "kdenlive:markers", json.dumps(self.markers[producer.get("id")]))
             entry = ET.SubElement(bin_, "entry", {"producer": producer.get("id"), "in": "0",
                                                   "out": producer.get("out")})
-            _prop(entry, "kdenlive:id", producer.findtext("property[@name='kdenlive:id']"))
+            _prop(entry, "kdenlive:id", self.bin_ids[producer.get("id")])
         black = ET.SubElement(self.root, "producer", {"id": "black_track", "in": "0", "out": str(self.frames - 1)})
         for name, value in (("length", self.frames), ("eof", "continue"), ("resource", "black"),
                             ("aspect_ratio", 1), ("mlt_service", "color"), ("kdenlive:playlistid", "black_track"),
@@ -96,9 +97,9 @@ class _Project:
 
     def producer(self, clip: otio.schema.Clip, audio: bool) -> ET.Element:
         reference = clip.media_reference
+        if reference.target_url in self.producers:  # by URL: a feature's 2,000 clips make no Path each twice
+            return self.producers[reference.target_url]
         resource = str(url_path(reference.target_url))
-        if resource in self.producers:
-            return self.producers[resource]
         length = _frames(reference.available_range.duration, self.fps)
         producer = ET.SubElement(self.root, "producer", {"id": f"producer{self.count}", "in": "0",
                                                          "out": str(max(0, length - 1))})
@@ -107,8 +108,9 @@ class _Project:
                             ("kdenlive:clipname", Path(resource).name if audio else clip.name),
                             ("kdenlive:id", self.count + 2), ("kdenlive:clip_type", 1 if audio else 2)):
             _prop(producer, name, value)
+        self.bin_ids[producer.get("id")] = self.count + 2
         self.count += 1
-        self.producers[resource] = producer
+        self.producers[reference.target_url] = producer
         return producer
 
     def track(self, index: int, track: otio.schema.Track) -> None:
@@ -125,6 +127,7 @@ class _Project:
             if audio:
                 _prop(lane, "kdenlive:audio_track", 1)
         items, lane = list(track), 0
+        ranges = track.range_of_all_children()  # at once: asked one by one, each adds up all before it
         for position, item in enumerate(items):
             if not isinstance(item, otio.schema.Clip):
                 continue
@@ -134,7 +137,7 @@ class _Project:
                         and isinstance(items[position - 2], otio.schema.Clip))
             mixed_out = (isinstance(after, otio.schema.Transition) and position + 2 < len(items)
                          and isinstance(items[position + 2], otio.schema.Clip))
-            where = track.range_of_child_at_index(position)
+            where = ranges[item]
             start, length = _frames(where.start_time, self.fps), _frames(where.duration, self.fps)
             source = _frames(item.source_range.start_time, self.fps)
             head = _frames(before.in_offset, self.fps) if mixed_in else 0
@@ -148,7 +151,7 @@ class _Project:
             producer = self.producer(item, audio)
             entry = ET.SubElement(lanes[lane], "entry", {"producer": producer.get("id"), "in": str(source - head),
                                                           "out": str(source - head + frames - 1)})
-            _prop(entry, "kdenlive:id", producer.findtext("property[@name='kdenlive:id']"))
+            _prop(entry, "kdenlive:id", self.bin_ids[producer.get("id")])
             ends[lane] = first + frames
             if isinstance(before, otio.schema.Transition) and not mixed_in:
                 self.fade(entry, source - head, _frames(before.out_offset, self.fps), inwards=True)

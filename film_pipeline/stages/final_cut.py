@@ -64,14 +64,15 @@ def write_contact_sheet(keyframes: list[tuple[str, Path]], out: Path, cache: Pat
 def render(script: dict, clips: list[Path], size: tuple[int, int], soundtrack: Path,
            keyframes: list[tuple[str, Path]], workdir: Path, subtitles: dict[str, Path] | None = None,
            title_overlay: bool = False, segment_cache: Path | None = None,
-           soundtrack_sha256: str | None = None) -> Rendered:
+           soundtrack_sha256: str | None = None, clip_sha256: list[str] | None = None) -> Rendered:
     """`script` is the stored script (film spec and timeline); `clips` the upscaled clips in its
     order, at `size`; `keyframes` each shot's keyframe for the contact sheet; `subtitles` the
     subtitles asset's files ({"subtitles": SRT, "captions": WebVTT}), left out where the film
     says `subtitles: false`. With `title_overlay`, the title as a clip with alpha (the timeline
     exports lay it over the opening shot) comes too. `segment_cache` keeps composed segments, the
     mastered soundtrack, the title overlay and the contact sheet between cuts (an edit makes only
-    what it touched); `soundtrack_sha256` is the soundtrack's, where the caller checked it."""
+    what it touched); `soundtrack_sha256` is the soundtrack's and `clip_sha256` the clips' (in
+    order), where the caller checked them."""
     film = script["film"]
     placements = [Placement(**p) for p in script["timeline"]]  # the script's own timing
     out, poster, sheet = workdir / "final_cut.mp4", workdir / "poster.png", workdir / "contact_sheet.png"
@@ -82,7 +83,8 @@ def render(script: dict, clips: list[Path], size: tuple[int, int], soundtrack: P
     frames = edit.assemble(list(zip(placements, clips)), soundtrack, film["title"], film.get("logline"), film["fps"],
                            size, out, poster, delivery=delivery_of(film),
                            subtitles=carried["subtitles"] if spoken else None, language=language, report=mastering,
-                           cache=segment_cache, soundtrack_sha256=soundtrack_sha256)
+                           cache=segment_cache, soundtrack_sha256=soundtrack_sha256,
+                           clip_sha256=dict(zip(clips, clip_sha256)) if clip_sha256 else None)
     write_contact_sheet(keyframes, sheet, segment_cache)
     files = {"video": out, "poster": poster, "contact_sheet": sheet}
     if title_overlay:

@@ -14,16 +14,15 @@ inode, size, mtime and ctime); while all of these stay the same, it is not read 
 - What no stat shows, a bit flipped by the disk itself, is found by `film verify`, which reads
   every file whatever is remembered here.
 
-Kept in FILM_HOME/cache/verified: a line per file (a digest of what it is remembered by), appended
-with one write each, read once per process; past `KEEP_AT_MOST` lines the newest half is kept.
+Kept in FILM_HOME/cache/verified (`home.KeptSet`): a line per file, a digest of what it is
+remembered by; past `KEEP_AT_MOST` lines the newest half is kept.
 """
 
 import hashlib
-import os
 import time
 from pathlib import Path
 
-from film_pipeline.home import file_identity, keep_in_cache
+from film_pipeline.home import KeptSet, file_identity
 
 SETTLED = 2.0  # seconds since a file's last change before its check is remembered
 KEEP_AT_MOST = 200_000  # lines (about 7 MB, a 40,000-shot film's files); then the newest half is kept
@@ -39,45 +38,18 @@ class VerifiedFiles:
     """The files of one FILM_HOME whose sha256 was checked, by their identity then (`identity_of`)."""
 
     def __init__(self, path: Path):
-        self.path = path
-        self._known: set[str] | None = None  # read on first use: a no-op render never asks
+        self.kept = KeptSet(path, KEEP_AT_MOST)
 
     def __contains__(self, identity: tuple) -> bool:
-        return _line(identity) in self._lines()
+        return _digest(identity) in self.kept
 
     def remember(self, identity: tuple) -> None:
         """The file was just read and matched its sha256: remember it, if it has settled."""
-        if time.time_ns() - identity[-1] < SETTLED * 1e9:
-            return
-        line = _line(identity)
-        known = self._lines()
-        if line in known:
-            return
-        known.add(line)
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            handle = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            try:
-                os.write(handle, f"{line}\n".encode())  # one short append: whole, beside other processes'
-            finally:
-                os.close(handle)
-        except OSError:
-            pass  # a memo that cannot be written is only a memo: the file is checked again next time
-
-    def _lines(self) -> set[str]:
-        if self._known is None:
-            try:
-                lines = self.path.read_text().split()
-            except (OSError, UnicodeDecodeError):
-                lines = []
-            if len(lines) > KEEP_AT_MOST:
-                lines = lines[-KEEP_AT_MOST // 2:]
-                keep_in_cache("".join(f"{line}\n" for line in lines), self.path)
-            self._known = set(lines)
-        return self._known
+        if time.time_ns() - identity[-1] >= SETTLED * 1e9:
+            self.kept.add(_digest(identity))
 
 
-def _line(identity: tuple) -> str:
+def _digest(identity: tuple) -> str:
     return hashlib.sha256("|".join(map(str, identity)).encode()).hexdigest()[:32]
 
 

@@ -127,3 +127,20 @@ def test_no_progress_turns_off_every_bar_in_the_process_the_models_own_too(tmp_p
                            cwd=REPO, timeout=300)
     assert "bar disabled: True" in shown.stdout, shown.stdout + shown.stderr
     assert "a model loading" not in shown.stderr
+
+
+def test_the_command_runs_every_exit_handler_then_leaves_the_teardown_to_the_os(tmp_path):
+    # Python's teardown took 2 s after a render (freeing torch's and Dagster's objects one by one)
+    code = ("import atexit, sys\nfrom film_pipeline import cli\n"
+            "class Kept:\n    def __del__(self):\n        print('torn down', flush=True)\n"
+            "kept = Kept()\n"
+            "def main():\n    atexit.register(lambda: print('exit handler ran'))\n    print('x' * 200_000)\n    return 3\n"
+            "cli.main = main\ncli.run()\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120,
+                          env={**os.environ, "FILM_HOME": str(tmp_path / "home")})
+    assert done.returncode == 3, done.stderr
+    assert done.stdout == "x" * 200_000 + "\nexit handler ran\n", done.stdout[-200:]
+    raising = code.replace("    return 3\n", "    raise RuntimeError('escaped')\n")
+    done = subprocess.run([sys.executable, "-c", raising], capture_output=True, text=True, cwd=REPO, timeout=120,
+                          env={**os.environ, "FILM_HOME": str(tmp_path / "home")})
+    assert done.returncode == 1 and "RuntimeError: escaped" in done.stderr, "an escaped error exits as Python does"

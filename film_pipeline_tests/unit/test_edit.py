@@ -145,10 +145,10 @@ def test_the_mastered_soundtrack_is_kept_and_mastered_again_only_when_the_sound_
     monkeypatch.setattr(edit, "_deliver_audio", no_mastering)
     again, kept = cut("again")
     assert kept == measured and sha256_file(again) == sha256_file(first)
-    monkeypatch.setattr(edit, "sha256_file", lambda path: pytest.fail("the soundtrack was hashed again")
-                        if path == sound else sha256_file(path))
+    checked = {path: sha256_file(path) for path in [sound, *(clip for _, clip in clips)]}  # as the caller checked them
+    monkeypatch.setattr(edit, "sha256_file", lambda path: pytest.fail(f"{path.name} was hashed again"))
     edit.assemble(clips, sound, "Title", None, FPS, SIZE, tmp_path / "told.mp4", tmp_path / "told.png",
-                  delivery=delivery, cache=cache, soundtrack_sha256=sha256_file(sound))  # a hash the caller checked
+                  delivery=delivery, cache=cache, soundtrack_sha256=checked[sound], clip_sha256=checked)
     assert sha256_file(tmp_path / "told.mp4") == sha256_file(first)
     monkeypatch.setattr(edit, "sha256_file", sha256_file)
     write_wav(sound, tone * 0.5)  # a new mix: mastered again

@@ -8,13 +8,13 @@ import pytest
 
 from film_pipeline import checks
 from film_pipeline.checks import loudness_on_target, meter_reading
-from film_pipeline.media import decode_and_list, ebur128, run_ffmpeg
+from film_pipeline.media import ebur128, list_packets, run_ffmpeg
 
 SECONDS = 3
 
 
 def audio_digest(path: Path) -> str:
-    return decode_and_list(path).audio_digest
+    return list_packets(path).audio_digest
 
 
 def encode_sound(path: Path, frequency: int, volume: float = 0.3) -> Path:

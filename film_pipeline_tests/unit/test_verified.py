@@ -42,7 +42,7 @@ def test_a_file_changed_moments_ago_is_checked_every_time(tmp_path):
 
 def test_the_memo_keeps_its_newest_half_past_its_limit(tmp_path, monkeypatch):
     monkeypatch.setattr(verified, "SETTLED", 0.0)
-    monkeypatch.setattr(verified, "KEEP_AT_MOST", 10)
+    monkeypatch.setattr(verified, "KEEP_AT_MOST", 10)  # read when a memo is opened
     path, memo = stored(tmp_path), tmp_path / "cache" / "verified"
     identities = [identity_of(f"f/clip/{n}/v1.mp4", "abc", path) for n in range(11)]
     writer = VerifiedFiles(memo)

@@ -88,7 +88,7 @@ def test_a_clips_two_checks_decode_it_once(tmp_path, monkeypatch):
     assert not checks.picture_alive(path).passed and len(decoded) == 2
 
 
-def test_exact_frames_and_duration_count_decoded_frames(tmp_path):
+def test_exact_frames_and_duration_count_decoded_frames(home, tmp_path):
     path = tmp_path / "short.mp4"
     write_video(path, frames("moving", 7), 8, (64, 36))
     assert checks.exact_frames(path, 7).passed
@@ -121,11 +121,11 @@ def test_the_upscaled_clips_frames_are_its_video_packets_counted_without_decodin
         media.video_packets(tmp_path / "store" / "f")  # not a video: ffmpeg's error, which `evaluate` reports
 
 
-def test_the_cuts_three_checks_share_one_pass_over_it(tmp_path, monkeypatch):
+def test_the_cuts_three_checks_share_one_pass_over_it(home, tmp_path, monkeypatch):
     path = tmp_path / "cut.mp4"
     write_video(path, frames("moving", 12), 8, (64, 36))
-    passes, decode_and_list = [], checks.decode_and_list
-    monkeypatch.setattr(checks, "decode_and_list", lambda p, **kw: passes.append(p) or decode_and_list(p, **kw))
+    passes, read_film = [], checks.read_film
+    monkeypatch.setattr(checks, "read_film", lambda p: passes.append(p) or read_film(p))
     assert checks.decodes(path).passed and checks.duration_matches(path, 12, 8).passed
     assert checks.film_pass(path).audio_digest is None and len(passes) == 1  # no sound: no digest
     checks.read_ahead(path)  # the same file, already read: nothing more
@@ -136,45 +136,12 @@ def test_the_cuts_three_checks_share_one_pass_over_it(tmp_path, monkeypatch):
     assert not finding.passed and finding.metadata["frames"] == 11 and len(passes) == 2
 
 
-def _cut_with_sound(folder, name: str, frame_count: int, sound) -> "Path":
-    from film_pipeline.media import run_ffmpeg
-
-    video, cut = folder / f"{name}-picture.mp4", folder / f"{name}.mp4"
-    write_video(video, frames("moving", frame_count), 8, (64, 36))
-    run_ffmpeg("-v", "error", "-i", str(video), "-i", str(sound), "-map", "0:v", "-map", "1:a", "-c", "copy", str(cut),
-               check=True, capture_output=True)
-    return cut
-
-
-def test_a_cuts_sound_that_decoded_cleanly_is_not_decoded_again_and_a_broken_sound_always_is(home, tmp_path,
-                                                                                             monkeypatch):
-    from film_pipeline import media
-
-    sound, broken = tmp_path / "sound.aac", tmp_path / "broken.aac"
-    media.run_ffmpeg("-v", "error", "-f", "lavfi", "-i", "sine=f=440:d=2", "-c:a", "aac", str(sound), check=True,
-                     capture_output=True)
-    damaged = bytearray(sound.read_bytes())
-    for i in range(len(damaged) // 3, 2 * len(damaged) // 3, 7):  # the packets' payloads, not their headers
-        damaged[i] ^= 0xFF
-    broken.write_bytes(damaged)
-    decoded = []
-    monkeypatch.setattr(checks, "decode_audio", lambda p: decoded.append(p.name) or media.decode_audio(p))
-    first, second = (checks.read_film(_cut_with_sound(tmp_path, name, n, sound)) for name, n in (("a", 12), ("b", 11)))
-    assert (first.errors, second.errors) == ("", "") and decoded == ["a.mp4"], "the same sound: decoded once"
-    assert first.audio_digest == second.audio_digest and (first.video_packets, second.video_packets) == (12, 11)
-    for name in ("c", "d"):  # a sound that does not decode is never remembered as decoded
-        cut = _cut_with_sound(tmp_path, name, 12, broken)
-        finding = checks.decodes(cut)
-        assert not finding.passed and "could not decode" in finding.summary
-    assert decoded == ["a.mp4", "c.mp4", "d.mp4"]
-
-
 def test_a_render_checks_the_cut_after_the_timeline_export_from_the_pass_it_read_ahead(rendered, monkeypatch):
     from film_pipeline.render import render_film
     from film_pipeline_tests.conftest import edit_film, shot
 
-    passes, decode_and_list = [], checks.decode_and_list
-    monkeypatch.setattr(checks, "decode_and_list", lambda p, **kw: passes.append(p) or decode_and_list(p, **kw))
+    passes, read_film = [], checks.read_film
+    monkeypatch.setattr(checks, "read_film", lambda p: passes.append(p) or read_film(p))
     edit_film(rendered, lambda doc: shot(doc, "b").__setitem__("prompt", "a green door in a white wall"))
     result = render_film(rendered)
     assert ("final_cut", None) in result.materialized and not result.failures
