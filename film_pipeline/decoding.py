@@ -21,6 +21,7 @@ is decoded, as before. A film never seen before is decoded whole, each stream in
 """
 
 import hashlib
+import re
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
@@ -64,11 +65,15 @@ class Listing:
         fields = [field.strip() for field in self.packets[packet].split(b",")]
         return float(int(fields[2]) * time_base), float(int(fields[3]) * time_base)
 
-    def gop_digest(self, start: int, end: int) -> str:
-        digest = hashlib.sha256(f"picture|{DECODE_VERSION}|{ffmpeg_identity()}|".encode() + self.parameters)
-        for line in self.packets[start:end]:
-            digest.update(b"|" + b",".join(field.strip() for field in line.split(b",")[3:]))  # duration, size, hash...
-        return digest.hexdigest()[:32]
+    def gop_digests(self, gops: list[tuple[int, int]]) -> list[str]:
+        """Each GOP's digest: its packets' lines without their stream index and timestamps (the
+        duration, size, MD5 and side data left), after the stream's parameters and the decoder's binary."""
+        untimed = _TIMESTAMPS.sub(b"", b"\n".join(self.packets)).split(b"\n")  # one pass in C, not 21,000 splits
+        head = f"picture|{DECODE_VERSION}|{ffmpeg_identity()}|".encode() + self.parameters
+        return [hashlib.sha256(head + b"\n" + b"\n".join(untimed[start:end])).hexdigest()[:32] for start, end in gops]
+
+
+_TIMESTAMPS = re.compile(rb"^[^,]*,[^,]*,[^,]*,", re.MULTILINE)  # stream index, dts, pts
 
 
 def _decode_picture(path: Path, listing: bytes, decoded: KeptSet) -> list[str]:
@@ -76,7 +81,7 @@ def _decode_picture(path: Path, listing: bytes, decoded: KeptSet) -> list[str]:
     gops = _gops(path, len(stream.packets))
     if gops is None:  # nothing to split it by: all of it, and nothing remembered
         return [decode_stream(path, "v")[0]]
-    digests = [stream.gop_digest(start, end) for start, end in gops]
+    digests = stream.gop_digests(gops)
     errors = []
     for first, last in _spans([digest not in decoded for digest in digests]):
         start, end = gops[first][0], gops[last][1]
