@@ -10,6 +10,11 @@ Nor does anything outlive a `film ui` that is killed outright (`kill -9`, the OO
 has no chance to clean up: a watchdog in dagster dev's session holds the read end of a pipe whose
 write end only `film ui` holds, and when that reads end-of-file it stops the whole session
 (SIGTERM, a grace period, SIGKILL). See processes.exec_tied_to_parent.
+
+The runs its daemon launched (the sensor's, the schedule's, a run started from the UI) die with
+its session; once it is stopped, those the instance still records as running are marked failed
+(`fail_runs_it_left`). Otherwise they stayed "started" for good, and `film render`, which leaves
+a shot the UI is rendering to that run, never rendered that shot or the cut again.
 """
 
 import os
@@ -68,7 +73,25 @@ def serve(host: str = "127.0.0.1", port: int = 3000) -> int:
         _signal_group(server.pid, signal.SIGKILL)  # anything still in its process group,
         stop_session(server.pid, grace=0)  # or in its session (the watchdog included)
         os.close(parent_alive)
+        fail_runs_it_left()
     return 0 if stopping else code
+
+
+def fail_runs_it_left() -> list[str]:
+    """Mark failed the runs still recorded as running that the UI's daemon launched, once the UI
+    and everything in its session is stopped (a `film render`'s runs, launched by the CLI, are
+    its own); the ids of those marked."""
+    import dagster as dg
+
+    from film_pipeline.home import get_instance
+    from film_pipeline.records import IN_PROGRESS
+
+    instance = get_instance()
+    left = [record.dagster_run for record in instance.get_run_records(dg.RunsFilter(statuses=list(IN_PROGRESS)))
+            if record.dagster_run.tags.get("launched_by") != "film-cli"]
+    for run in left:
+        instance.report_run_failed(run, "the `film ui` that ran it stopped before the run ended")
+    return [run.run_id for run in left]
 
 
 def _wait_then_kill(server: subprocess.Popen) -> int:

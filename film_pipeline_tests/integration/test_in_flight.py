@@ -44,3 +44,21 @@ def test_runs_of_other_films_and_finished_runs_are_not_in_the_way(rendered):
     edit_film(rendered, lambda d: shot(d, "b").update(prompt="a city street in the rain"))
     result = render_film(rendered)
     assert ("clip", "b") in result.materialized and not result.skipped and result.final_cut is not None
+
+
+def test_the_runs_a_stopped_ui_left_running_are_failed_and_the_next_render_renders_their_shots(rendered):
+    from film_pipeline.ui import fail_runs_it_left
+
+    edit_film(rendered, lambda d: shot(d, "b").update(prompt="a city street in the rain"))
+    left = start_sensor_run(rendered, "b")  # the UI was stopped while it ran: its process is gone
+    session = open_session(rendered)
+    cli_run = dg.DagsterRun(job_name=session.graph.shot_job, run_id=str(uuid.uuid4()),
+                            status=dg.DagsterRunStatus.STARTED, tags={"film": session.graph.slug,
+                                                                     "launched_by": "film-cli", "dagster/partition": "c"})
+    session.instance.add_run(cli_run)  # a `film render` beside it, still running: its own to end
+    assert fail_runs_it_left() == [left.run_id]
+    assert session.instance.get_run_by_id(left.run_id).status == dg.DagsterRunStatus.FAILURE
+    assert session.instance.get_run_by_id(cli_run.run_id).status == dg.DagsterRunStatus.STARTED
+    session.instance.report_run_failed(cli_run, "ended")
+    result = render_film(rendered)
+    assert ("clip", "b") in result.materialized and not result.skipped and result.final_cut is not None
