@@ -8,8 +8,9 @@ At `--shots` (a generated film, as bench/films.py writes them): the first render
 `film status` and a no-op `film render`; a prompt edit (the median of `--runs`); the cut's exactness past Dagster's
 100-partition limit; Dagster's partitions page in headless Chromium. At `--start-shots`: how long
 `film plan` takes on a film never rendered, and how long `film render` takes to start its first
-step. Beside them, an 8-shot film's plan, status, no-op and edit, measured in the same session
-(`reference`), so the goals that compare the two sizes compare figures of one machine at one time.
+step. Beside them, an 8-shot film's plan, status, no-op and edit (`reference`), each measured in
+turn with the long film's, `--runs` rounds, medians kept: the goals that compare the two sizes
+compare figures of one machine at one time (its speed moves by half within minutes).
 The rendered home is kept (`--home`), so `--again` measures everything but the first render
 again after a change to the code. Writes bench/feature_length.json.
 """
@@ -20,6 +21,8 @@ import json
 import subprocess
 import sys
 import tempfile
+from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -36,23 +39,52 @@ def commit() -> str:
     return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
 
 
-def queries(home: Path, film_dir: Path, runs: int) -> dict:
-    env, row = home_env(home), {}
-    for step, args in (("plan", ["plan"]), ("status", ["status"]), ("noop", ["render"])):
-        samples = [timed(FILM + args + [str(film_dir)], env) for _ in range(runs)]
-        row[step], row[f"{step}_mb"] = median(s for s, _ in samples), max(m for _, m in samples)
-    return row
+QUERIES = (("plan", ["plan"]), ("status", ["status"]), ("noop", ["render"]))
+REFERENCE_SHOTS = 8
 
 
-def edits(home: Path, film_dir: Path, shots: int, mark: str, runs: int) -> dict:
-    """`runs` edits of the middle shot's prompt, each rendered: their median (one edit's time moved
-    by half from one sample to the next on this machine) and every sample."""
-    samples = []
-    for number in range(runs):
-        edit_prompt(film_dir / "film.yaml", shots // 2, f", seen again {mark}-{number}")
-        samples.append(timed(FILM + ["render", str(film_dir)], home_env(home)))
-    return {"edit": median(s for s, _ in samples), "edit_samples": [round(s, 2) for s, _ in samples],
-            "edit_mb": max(m for _, m in samples), "cut": newest_cut_seconds(home, "gen")}
+@dataclass
+class Film:
+    """A generated film in a home of its own, and what was measured of it."""
+    shots: int
+    home: Path
+    row: dict = field(default_factory=dict)
+    samples: dict = field(default_factory=lambda: defaultdict(list))
+
+    @property
+    def folder(self) -> Path:
+        return self.home / "films" / "gen"
+
+    def render(self) -> tuple[float, float]:
+        return timed(FILM + ["render", str(self.folder)], home_env(self.home))
+
+    def time(self, name: str, args: list[str]) -> None:
+        self.samples[name].append(timed(FILM + args + [str(self.folder)], home_env(self.home)))
+
+    def edit(self, mark: str) -> None:
+        edit_prompt(self.folder / "film.yaml", self.shots // 2, f", seen again {mark}")
+        self.samples["edit"].append(self.render())
+
+    def medians(self) -> dict:
+        found = {}
+        for name, samples in self.samples.items():
+            found[name], found[f"{name}_mb"] = median(s for s, _ in samples), max(m for _, m in samples)
+        found["edit_samples"] = [round(s, 2) for s, _ in self.samples["edit"]]
+        found["cut"] = newest_cut_seconds(self.home, "gen")
+        return found
+
+
+def side_by_side(films: list[Film], runs: int) -> None:
+    """The queries, then the edits, of every film in turn, `runs` rounds: this machine's speed moves
+    by up to half within minutes, and measured one film after the other, a slow minute fell on one."""
+    mark = datetime.datetime.now().strftime("%H%M%S")
+    for round_ in range(runs):
+        for name, args in QUERIES:
+            for film in films:
+                film.time(name, args)
+    for round_ in range(runs):
+        for film in films:
+            film.edit(f"{mark}-{round_}")
 
 
 def exactness(home: Path, film_dir: Path) -> dict:
@@ -61,38 +93,22 @@ def exactness(home: Path, film_dir: Path) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def measure(shots: int, home: Path, runs: int, again: bool) -> dict:
-    film_dir = home / "films" / "gen"
-    row = {"shots": shots}
-    if not again:
-        write_film(film_dir, shots, takes_shot=2)
-        print(f"{shots} shots: first render ...", flush=True)
-        row["full"], row["full_mb"] = timed(FILM + ["render", str(film_dir)], home_env(home))
-    print(f"{shots} shots: plan, status, no-op ...", flush=True)
-    row.update(queries(home, film_dir, runs))
-    print(f"{shots} shots: one edit ...", flush=True)
-    row.update(edits(home, film_dir, shots, datetime.datetime.now().strftime("%H%M%S"), runs))
+def measure(shots: int, home: Path, runs: int, again: bool, reference_root: Path) -> tuple[dict, dict]:
+    """The long film's row and the 8-shot film's (`reference`), their queries and edits side by side."""
+    feature, reference = Film(shots, home, {"shots": shots}), Film(REFERENCE_SHOTS, reference_root, {"shots": REFERENCE_SHOTS})
+    for film in ([] if again else [feature]) + [reference]:
+        write_film(film.folder, film.shots, takes_shot=2)
+        print(f"{film.shots} shots: first render ...", flush=True)
+        film.row["full"], film.row["full_mb"] = film.render()
+    print(f"{shots} and {REFERENCE_SHOTS} shots, in turn: plan, status, no-op, then one edit, {runs} times ...", flush=True)
+    side_by_side([feature, reference], runs)
+    for film in (feature, reference):
+        film.row.update(film.medians())
     print(f"{shots} shots: exactness past 100 shots ...", flush=True)
-    row["exactness"] = exactness(home, film_dir)
+    feature.row["exactness"] = exactness(home, feature.folder)
     print(f"{shots} shots: the partitions page ...", flush=True)
-    row["partitions_page"] = goals.partitions_page_seconds(home, "gen", "storyboard", shot_id(0))
-    return row
-
-
-REFERENCE_SHOTS = 8
-
-
-def reference(runs: int) -> dict:
-    """The same measures on an 8-shot film, in a fresh home, just after the long film's."""
-    with tempfile.TemporaryDirectory(prefix="film-reference-") as root:
-        home = Path(root)
-        film_dir = home / "films" / "gen"
-        write_film(film_dir, REFERENCE_SHOTS, takes_shot=2)
-        row = {"shots": REFERENCE_SHOTS}
-        row["full"], row["full_mb"] = timed(FILM + ["render", str(film_dir)], home_env(home))
-        row.update(queries(home, film_dir, runs))
-        row.update(edits(home, film_dir, REFERENCE_SHOTS, "reference", runs))
-    return row
+    feature.row["partitions_page"] = goals.partitions_page_seconds(home, "gen", "storyboard", shot_id(0))
+    return feature.row, reference.row
 
 
 def main() -> None:
@@ -105,11 +121,10 @@ def main() -> None:
     args = parser.parse_args()
     home = args.home or Path(tempfile.mkdtemp(prefix="film-feature-"))
     saved = json.loads(SAVED.read_text()) if SAVED.exists() else {}
-    row = measure(args.shots, home, args.runs, args.again)
+    with tempfile.TemporaryDirectory(prefix="film-reference-") as root:
+        row, beside = measure(args.shots, home, args.runs, args.again, Path(root))
     if args.again:
         row = {**saved.get("row", {}), **row}
-    print(f"{REFERENCE_SHOTS} shots, beside it: first render, plan, status, no-op, one edit ...", flush=True)
-    beside = reference(args.runs)
     print(f"{args.start_shots} shots: plan, and the first step of a render ...", flush=True)
     with tempfile.TemporaryDirectory(prefix="film-start-") as root:
         start = start_seconds(args.start_shots, Path(root))
