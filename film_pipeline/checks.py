@@ -35,8 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
-from film_pipeline.home import file_identity, film_home, keep_in_cache
 from film_pipeline.decoding import read_film
+from film_pipeline.home import file_identity, film_home, keep_in_cache
 from film_pipeline.media import Loudness, Pass, ebur128, ffmpeg_identity, read_video, read_wav, video_packets
 from film_pipeline.store import ArtifactStore, IntegrityError
 

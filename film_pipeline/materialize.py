@@ -111,12 +111,17 @@ class ArtifactCache:
         """Move what the store holds of this version to the attic (kept, never deleted)."""
         return StoredArtifacts(self.store, self.film).set_aside(name, shot, version, attic_folder())
 
-    def put(self, name: str, shot: str | None, version: str, role: str, path: Path, named: Path | None = None) -> dict:
+    def put(self, name: str, shot: str | None, version: str, role: str, path: Path, named: Path | None = None,
+            owned: bool = False) -> dict:
         key = artifact_key(self.film, name, shot, version, file_ext(role, named or path))
-        return stored_dict(self.store.put_file(key, path))
+        return stored_dict(self.store.put_file(key, path, owned=owned))
 
-    def put_files(self, name: str, shot: str | None, version: str, files: dict[str, Path]) -> dict[str, dict]:
-        return {role: self.put(name, shot, version, role, path) for role, path in files.items()}
+    def put_files(self, name: str, shot: str | None, version: str, files: dict[str, Path],
+                  workdir: Path | None = None) -> dict[str, dict]:
+        """Store a step's files; those it made in `workdir` (deleted after) the store may take
+        as they are (`owned`: a local store links them instead of copying)."""
+        return {role: self.put(name, shot, version, role, path, owned=_made_in(path, workdir))
+                for role, path in files.items()}
 
     def save(self, name: str, shot: str | None, version: str, stored: dict[str, dict], info: dict, specs: dict) -> dict:
         """Write the manifest that says the stored files are complete, then the shared pointer."""
@@ -174,12 +179,19 @@ def _render(context, cache: ArtifactCache, name: str, shot: str | None, version:
     reset_peak_memory()
     with tempfile.TemporaryDirectory(prefix=f"{name}-") as workdir:
         files, info = _retry_if_transient(context, name, shot, make, Path(workdir))
-        stored = cache.put_files(name, shot, version, files)
+        stored = cache.put_files(name, shot, version, files, Path(workdir))
     info["seconds"] = round(time.perf_counter() - started, 3)
     info["peak_rss_mb"] = peak_memory_mb()
     info.setdefault("device", "cpu")
     info.update({k: v for k, v in provenance.provenance(shot).items() if k not in info})
     return cache.save(name, shot, version, stored, info, provenance.spec_versions(shot))
+
+
+def _made_in(path: Path, workdir: Path | None) -> bool:
+    """Whether `path` is a plain file the step wrote inside `workdir` (not a link to a file elsewhere)."""
+    if workdir is None or Path(path).is_symlink():
+        return False
+    return Path(os.path.abspath(path)).is_relative_to(os.path.abspath(workdir))
 
 
 def _retry_if_transient(context, name: str, shot: str | None, make, workdir: Path):

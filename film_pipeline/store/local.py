@@ -5,6 +5,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,11 +40,13 @@ class LocalStore(StoreHelpers):
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 
-    def put_file(self, key: str, source: Path) -> StoredFile:
+    def put_file(self, key: str, source: Path, owned: bool = False) -> StoredFile:
         target = self._path(key)
         if target.exists():  # content-addressed: an existing key already holds this version
             return self.describe(key)
         target.parent.mkdir(parents=True, exist_ok=True)
+        if owned and (linked := self._link(key, target, source)) is not None:
+            return linked
         digest = sha256_file(source)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
         try:
@@ -59,6 +62,29 @@ class LocalStore(StoreHelpers):
                 self._unsynced.append(target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
+            raise
+        return StoredFile(key, self.uri(key), digest, target.stat().st_size)
+
+    def _link(self, key: str, target: Path, source: Path) -> StoredFile | None:
+        """`source`, which its caller gives up (a step's working file, deleted after), hard-linked
+        into the store: hashed once and never copied, where a copy reads it twice and writes it
+        once more (a feature's cut is gigabytes). None where the file system cannot link it (the
+        working directory on another device, a file system without hard links): then it is copied."""
+        partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
+        try:
+            os.link(source, partial, follow_symlinks=False)
+        except OSError:
+            return None
+        try:
+            os.chmod(partial, 0o600)  # as a copy made by mkstemp is
+            digest = sha256_file(partial)
+            if self._sync_each:
+                _fsync_path(partial)
+            os.replace(partial, target)
+            if not self._sync_each:
+                self._unsynced.append(target)
+        except BaseException:
+            partial.unlink(missing_ok=True)
             raise
         return StoredFile(key, self.uri(key), digest, target.stat().st_size)
 

@@ -146,7 +146,7 @@ class S3Store(StoreHelpers):
         self._ensure_bucket()
         return self._stat(key) is not None
 
-    def put_file(self, key: str, source: Path) -> StoredFile:
+    def put_file(self, key: str, source: Path, owned: bool = False) -> StoredFile:
         self._ensure_bucket()
         existing = self._stat(key)
         if existing is not None:  # content-addressed: never overwritten

@@ -83,3 +83,18 @@ def test_the_integrity_check_finds_a_gone_file_listing_only_the_folders_of_the_a
     assert artifacts.missing("clip", "c", "v1").key == "film/clip/c/v1.json"
     assert listed == ["film/clip/"]  # once, and only the asked asset's folder
     assert store.keys("film/") >= {"film/clip/a/v1.mp4", "film/visual_spec/a/v1.json"}
+
+
+def test_only_the_files_a_step_made_in_its_working_directory_are_given_to_the_store(tmp_path):
+    store = LocalStore(tmp_path / "store")
+    given, put_file = {}, store.put_file
+    store.put_file = lambda key, path, owned=False: given.update({path.name: owned}) or put_file(key, path, owned)
+    workdir, elsewhere = tmp_path / "work", tmp_path / "cache"
+    workdir.mkdir(), elsewhere.mkdir()
+    (workdir / "made.mp4").write_bytes(b"made")
+    (elsewhere / "kept.png").write_bytes(b"kept")
+    (workdir / "pointer.png").symlink_to(elsewhere / "kept.png")  # in the working directory, a file elsewhere
+    ArtifactCache(store, "film").put_files("final_cut", None, "v1", {
+        "video": workdir / "made.mp4", "poster": elsewhere / "kept.png", "sheet": workdir / "pointer.png"}, workdir)
+    assert given == {"made.mp4": True, "kept.png": False, "pointer.png": False}
+    assert (elsewhere / "kept.png").read_bytes() == b"kept" and store.keys("film/")

@@ -21,6 +21,33 @@ def test_store_writes_once_and_verifies(tmp_path):
     assert not list((tmp_path / "store").rglob("*.part")), "no temp files left behind"
 
 
+def test_a_file_its_step_gives_up_is_linked_into_the_store_not_copied(tmp_path, monkeypatch):
+    import errno
+
+    from film_pipeline.store import local
+
+    store, workdir = LocalStore(tmp_path / "store"), tmp_path / "work"
+    workdir.mkdir()
+    made = workdir / "cut.mp4"
+    made.write_bytes(b"frames" * 1000)
+    made.chmod(0o644)
+    stored = store.put_file("f/final_cut/_/v1.mp4", made, owned=True)
+    path = store.local_path(stored.key, stored.sha256)
+    assert path.stat().st_ino == made.stat().st_ino, "linked: no copy"
+    assert (stored.sha256, stored.bytes) == (sha256_file(made), 6000) and (path.stat().st_mode & 0o777) == 0o600
+    made.unlink()  # the step's working directory goes
+    assert store.local_path(stored.key, stored.sha256).read_bytes() == b"frames" * 1000
+    kept = tmp_path / "reference.png"  # a file its caller keeps (a character's reference picture)
+    kept.write_bytes(b"picture")
+    assert store.local_path(store.put_file("f/characters/_/v1.png", kept).key).stat().st_ino != kept.stat().st_ino
+    other = workdir / "other.mp4"
+    other.write_bytes(b"other")
+    monkeypatch.setattr(local.os, "link", lambda *a, **k: (_ for _ in ()).throw(OSError(errno.EXDEV, "cross-device")))
+    copied = store.put_file("f/final_cut/_/v2.mp4", other, owned=True)  # another device: copied
+    assert store.local_path(copied.key, copied.sha256).stat().st_ino != other.stat().st_ino
+    assert not list((tmp_path / "store").rglob("*.part")), "no temp files left behind"
+
+
 def test_bytes_are_stored_as_a_file_with_them_would_be(tmp_path):
     store, source = LocalStore(tmp_path / "store"), tmp_path / "spec.json"
     source.write_bytes(b'{"prompt": "a lighthouse"}')
