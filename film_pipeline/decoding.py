@@ -27,7 +27,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from film_pipeline.home import KeptSet, film_home
-from film_pipeline.media import Pass, decode_stream, ffmpeg_identity, list_packets
+from film_pipeline.media import Pass, decode_stream, ffmpeg_identity, list_packets, packet_lines
 from film_pipeline.mp4_index import video_index
 
 DECODE_VERSION = 1  # part of every digest kept: bump it when what counts as decoding cleanly changes
@@ -54,9 +54,9 @@ class Listing:
 
     @classmethod
     def parse(cls, listing: bytes) -> "Listing":
-        lines = [line for line in listing.splitlines() if line.strip()]
-        parameters = b"\n".join(line for line in lines if line.startswith(b"#") and not line.startswith(b"#software"))
-        return cls(parameters, [line for line in lines if not line.startswith(b"#")])
+        parameters = b"\n".join(line for line in listing.splitlines()
+                                if line.startswith(b"#") and not line.startswith(b"#software"))
+        return cls(parameters, packet_lines(listing))
 
     def seconds(self, packet: int) -> tuple[float, float]:
         """A packet's presentation time and duration, in seconds."""
@@ -85,7 +85,7 @@ def _decode_picture(path: Path, listing: bytes, decoded: KeptSet) -> list[str]:
     errors = []
     for first, last in _spans([digest not in decoded for digest in digests]):
         start, end = gops[first][0], gops[last][1]
-        error = _decode_span(path, stream, start, end, whole=(start, end) == (0, len(stream.packets)))
+        error = _decode_span(path, stream, start, end)
         if error:
             errors.append(error)
         else:
@@ -116,9 +116,10 @@ def _spans(unknown: list[bool]) -> list[tuple[int, int]]:
     return spans
 
 
-def _decode_span(path: Path, stream: Listing, start: int, end: int, whole: bool) -> str:
-    """Decode packets start..end-1 of the picture; the errors, or a short count, or ""."""
-    if whole:
+def _decode_span(path: Path, stream: Listing, start: int, end: int) -> str:
+    """Decode packets start..end-1 of the picture (all of them: in one pass, no seeking); the
+    errors, or a short count, or ""."""
+    if (start, end) == (0, len(stream.packets)):
         return decode_stream(path, "v")[0]
     shown, duration = stream.seconds(start)  # an IDR frame comes first of its GOP in time too
     frames = end - start

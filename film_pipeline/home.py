@@ -288,4 +288,3 @@ class KeptSet:
                 keep_in_cache("".join(f"{line}\n" for line in lines), self.path)
             self._held = set(lines)
         return self._held
-

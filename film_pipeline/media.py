@@ -311,9 +311,7 @@ class Pass:
     @property
     def video_packets(self) -> int | None:
         """The video stream's packets, read without decoding (each of our H.264 frames is one packet)."""
-        if self.video_listing is None:
-            return None
-        return sum(1 for line in self.video_listing.splitlines() if line and not line.startswith(b"#"))
+        return None if self.video_listing is None else len(packet_lines(self.video_listing))
 
     @property
     def audio_digest(self) -> str | None:
@@ -330,7 +328,12 @@ def video_packets(path: Path) -> int:
     listed as a stream copy: the container is read, no frame is decoded."""
     listing = run_ffmpeg("-v", "error", "-i", str(path), "-map", "0:v:0", "-c", "copy", "-f", "framemd5", "-",
                          capture_output=True, check=True).stdout
-    return sum(1 for line in listing.splitlines() if line and not line.startswith(b"#"))
+    return len(packet_lines(listing))
+
+
+def packet_lines(listing: bytes) -> list[bytes]:
+    """A framemd5 listing's packet lines, in order (its `#` lines say what the stream is)."""
+    return [line for line in listing.splitlines() if line.strip() and not line.startswith(b"#")]
 
 
 def list_packets(path: Path) -> Pass:

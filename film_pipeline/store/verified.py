@@ -22,7 +22,7 @@ import hashlib
 import time
 from pathlib import Path
 
-from film_pipeline.home import KeptSet, file_identity
+from film_pipeline.home import KeptSet, file_identity, film_home
 
 SETTLED = 2.0  # seconds since a file's last change before its check is remembered
 KEEP_AT_MOST = 200_000  # lines (about 7 MB, a 40,000-shot film's files); then the newest half is kept
@@ -58,8 +58,6 @@ _opened: dict[Path, VerifiedFiles] = {}
 
 def verified_files() -> VerifiedFiles:
     """The memo of the FILM_HOME this process works in now."""
-    from film_pipeline.home import film_home
-
     path = film_home() / "cache" / "verified"
     if path not in _opened:
         _opened[path] = VerifiedFiles(path)
