@@ -19,7 +19,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from film_pipeline import errors
+from film_pipeline import errors, heap
 
 STATUS_MARK = {"fresh": "✓ fresh", "stale": "↻ stale", "missing": "+ missing"}
 RESUME = "finished steps are kept, run the same command to resume"
@@ -31,7 +31,9 @@ def run() -> None:
     torch's and Dagster's objects one by one (measured on an 8-shot edit: 2.5 s between the last
     exit handler and the process's end, 0.14 s without the teardown), which the OS does at once.
     Every exit handler still runs first, threads are joined and the output is flushed; an error
-    that escapes `main` takes Python's ordinary exit, with its traceback."""
+    that escapes `main` takes Python's ordinary exit, with its traceback. Imports pause the garbage
+    collector and freeze what they made (film_pipeline.heap): 0.9 s of an 8-shot edit."""
+    heap.collect_around_imports()
     status: list[int] = []
     atexit.register(_exit_now, status)  # registered first, so it runs after every other exit handler
     status.append(main() or 0)
