@@ -306,7 +306,7 @@ def assemble(clips: list[tuple[Placement, Path]], soundtrack: Path, title: str, 
                                cache, soundtrack_sha256)
         parts = _video_parts(clips, placements, title_card(title, logline, size), fps, size, out, poster, cache,
                              clip_sha256 or {})
-        measured = encoding.result()
+        audio, measured = encoding.result()
     if report is not None:
         report.update(measured)
     listing = _concat_list(_in_runs(parts, cache, out), out.with_name(f"{out.stem}.concat.txt"))
@@ -339,25 +339,27 @@ AUDIO_CODE_VERSION = "2"
 
 
 def _delivered_audio(soundtrack: Path, audio: Path, seconds: float, delivery: Delivery | None, work: Path,
-                     cache: Path | None, digest: str | None = None) -> dict:
-    """`_deliver_audio`, or (with `cache`) the AAC and the measurements kept from a cut with the
-    same soundtrack bytes, length and delivery: an edit that changes no sound masters nothing."""
+                     cache: Path | None, digest: str | None = None) -> tuple[Path, dict]:
+    """The AAC to mux (`audio`, from `_deliver_audio`) and the mastering's measurements; with
+    `cache`, the AAC and measurements kept from a cut with the same soundtrack bytes, length and
+    delivery, the kept file muxed as it is (a feature's is 42 MB): an edit that changes no sound
+    masters and copies nothing."""
     if cache is None:
-        return _deliver_audio(soundtrack, audio, seconds, delivery, work)
+        return audio, _deliver_audio(soundtrack, audio, seconds, delivery, work)
     target = (delivery.loudness, delivery.true_peak) if delivery else None
     identity = f"{AUDIO_CODE_VERSION}:{seconds:.6f}:{target}:{digest or sha256_file(soundtrack)}"
     key = hashlib.sha256(identity.encode()).hexdigest()[:32]
     kept, facts = cache / f"{key}.m4a", cache / f"{key}.json"
     try:
         measured = json.loads(facts.read_text())
-        shutil.copyfile(kept, audio)
-        return measured
+        if kept.is_file():
+            return kept, measured
     except (OSError, ValueError):
         pass
     measured = _deliver_audio(soundtrack, audio, seconds, delivery, work)
     keep_in_cache(audio, kept)
     keep_in_cache(json.dumps(measured), facts)  # written last: it says the AAC beside it is whole
-    return measured
+    return audio, measured
 
 
 def _deliver_audio(soundtrack: Path, audio: Path, seconds: float, delivery: Delivery | None, work: Path) -> dict:
