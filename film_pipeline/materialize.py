@@ -111,9 +111,13 @@ class ArtifactCache:
         """Move what the store holds of this version to the attic (kept, never deleted)."""
         return StoredArtifacts(self.store, self.film).set_aside(name, shot, version, attic_folder())
 
+    def key_of(self, name: str, shot: str | None, version: str, role: str, path: Path) -> str:
+        """The key a step's file in `role`, named like `path`, is stored under (known before it is)."""
+        return artifact_key(self.film, name, shot, version, file_ext(role, path))
+
     def put(self, name: str, shot: str | None, version: str, role: str, path: Path, named: Path | None = None,
             owned: bool = False) -> dict:
-        key = artifact_key(self.film, name, shot, version, file_ext(role, named or path))
+        key = self.key_of(name, shot, version, role, named or path)
         return stored_dict(self.store.put_file(key, path, owned=owned))
 
     def put_files(self, name: str, shot: str | None, version: str, files: dict[str, Path],

@@ -17,8 +17,9 @@ from film_pipeline.home import film_home
 from film_pipeline.graph import GPU_POOL, STAGES, Stage, film_level_inputs, needs_every_shot
 from film_pipeline.materialize import is_forced
 from film_pipeline.settings import Settings
-from film_pipeline.store import artifact_key
-from film_pipeline.exports import Media
+from film_pipeline.store import artifact_key, sha256_file
+from film_pipeline.versions import artifact_version
+from film_pipeline.exports import Cut, Media
 from film_pipeline.stages import (characters, clip, final_cut, script, soundtrack, storyboard, subtitles, timeline_export,
                                   upscaled_clip, voiceover)
 from film_pipeline.workers import QUEUE_TAG
@@ -130,19 +131,32 @@ def final_cut_body(step: Step):
     clips = step.upstream_shots("upscaled_clip", shots)
     versions = {("script", None): script_version, ("soundtrack", None): sound_version,
                 ("subtitles", None): subtitles_version, **{("upscaled_clip", s): v for s, (v, _) in clips.items()}}
+    inputs = film_level_inputs("final_cut", versions, shots)
+    manifests = [m for _, m in clips.values()]
+    size = (manifests[0]["info"]["width"], manifests[0]["info"]["height"])
+
+    def export_beside_the_mux(title: Path) -> None:
+        """Once the title overlay is written: the timeline export this run renders next, in a thread
+        (timeline_export.render_ahead), with the title as the store will hold it."""
+        selected = step.context.run.asset_selection
+        if selected is not None and step.graph.key("timeline_export") not in selected:
+            return
+        key = step.cache.key_of("final_cut", None, artifact_version("final_cut", inputs), "title", title)
+        stored_title = Media(step.store.local_path_of(key), key, sha256_file(title))
+        voices = step.upstream_shots("voiceover", shots)  # here: the thread asks no database
+        timeline_export.render_ahead(lambda: cut_for_export(step, doc, clips, voices, sound, stored_title, size))
 
     def make(workdir):
-        manifests = [m for _, m in clips.values()]
-        size = (manifests[0]["info"]["width"], manifests[0]["info"]["height"])
         keyframes = [(shot, step.store.local_path(m["info"]["keyframe"])) for shot, (_, m) in clips.items()]
         return final_cut.render(doc, [step.local(m["files"]["video"]) for m in manifests], size,
                                 step.local(sound["files"]["audio"]), keyframes, workdir,
                                 subtitles={role: step.local(subs["files"][role]) for role in ("subtitles", "captions")},
                                 title_overlay=True, segment_cache=film_home() / "cache" / "cut-segments",
                                 soundtrack_sha256=sound["files"]["audio"]["sha256"],
-                                clip_sha256=[m["files"]["video"]["sha256"] for m in manifests])
+                                clip_sha256=[m["files"]["video"]["sha256"] for m in manifests],
+                                beside_the_mux=export_beside_the_mux)
 
-    made = step.materialize("final_cut", film_level_inputs("final_cut", versions, shots), make)
+    made = step.materialize("final_cut", inputs, make)
     read_ahead(Path(made.metadata["path"].value))  # the cut's checks read it beside the timeline export
     return made
 
@@ -157,20 +171,27 @@ def timeline_export_body(step: Step):
     versions = {("script", None): script_version, ("soundtrack", None): sound_version, ("final_cut", None): cut_version,
                 **{("upscaled_clip", s): v for s, (v, _) in clips.items()}}
 
-    def media(stored: dict) -> Media:
-        return Media(step.local(stored), stored["key"], stored["sha256"])
-
     def make(workdir):
-        voices = [m for _, m in step.upstream_shots("voiceover", shots).values()]  # as the soundtrack mixed them
-        size = (cut["info"]["width"], cut["info"]["height"])
         title = cut["files"].get("title")
-        exported = timeline_export.cut_of(
-            doc, [(media(m["files"]["video"]), v) for v, m in clips.values()],
-            [media(m["files"]["audio"]) if m["info"].get("text") else None for m in voices],
-            media(sound["files"]["score"]), media(title) if title else None, size)
+        exported = cut_for_export(step, doc, clips, step.upstream_shots("voiceover", shots), sound,
+                                  step_media(step, title) if title else None, (cut["info"]["width"], cut["info"]["height"]))
         return timeline_export.render(exported, workdir)
 
     return step.materialize("timeline_export", film_level_inputs("timeline_export", versions, shots), make)
+
+
+def cut_for_export(step: Step, doc: dict, clips: dict, voices: dict, sound: dict, title: Media | None,
+                   size: tuple[int, int]) -> Cut:
+    """The timeline export's view of the cut: `clips` and `voices` each shot's (version, manifest)
+    of its upscaled clip and voice-over (as the soundtrack mixed them), `sound` the soundtrack's."""
+    return timeline_export.cut_of(
+        doc, [(step_media(step, m["files"]["video"]), v) for v, m in clips.values()],
+        [step_media(step, m["files"]["audio"]) if m["info"].get("text") else None for _, m in voices.values()],
+        step_media(step, sound["files"]["score"]), title, size)
+
+
+def step_media(step: Step, stored: dict) -> Media:
+    return Media(step.local(stored), stored["key"], stored["sha256"])
 
 
 BODIES = {"script": script_body, "characters": characters_body, "storyboard": storyboard_body, "clip": clip_body,

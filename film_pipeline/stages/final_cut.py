@@ -9,6 +9,7 @@ the MP4 as SRT and WebVTT and inside it as a soft mov_text track in the film's `
 
 import hashlib
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from PIL import Image
@@ -64,7 +65,8 @@ def write_contact_sheet(keyframes: list[tuple[str, Path]], out: Path, cache: Pat
 def render(script: dict, clips: list[Path], size: tuple[int, int], soundtrack: Path,
            keyframes: list[tuple[str, Path]], workdir: Path, subtitles: dict[str, Path] | None = None,
            title_overlay: bool = False, segment_cache: Path | None = None,
-           soundtrack_sha256: str | None = None, clip_sha256: list[str] | None = None) -> Rendered:
+           soundtrack_sha256: str | None = None, clip_sha256: list[str] | None = None,
+           beside_the_mux: Callable[[Path], None] | None = None) -> Rendered:
     """`script` is the stored script (film spec and timeline); `clips` the upscaled clips in its
     order, at `size`; `keyframes` each shot's keyframe for the contact sheet; `subtitles` the
     subtitles asset's files ({"subtitles": SRT, "captions": WebVTT}), left out where the film
@@ -72,13 +74,22 @@ def render(script: dict, clips: list[Path], size: tuple[int, int], soundtrack: P
     exports lay it over the opening shot) comes too. `segment_cache` keeps composed segments, the
     mastered soundtrack, the title overlay and the contact sheet between cuts (an edit makes only
     what it touched); `soundtrack_sha256` is the soundtrack's and `clip_sha256` the clips' (in
-    order), where the caller checked them."""
+    order), where the caller checked them. `beside_the_mux` is called with the title overlay once it
+    is written, before the cut is joined: work that can run beside ffmpeg starts there."""
     film = script["film"]
     placements = [Placement(**p) for p in script["timeline"]]  # the script's own timing
     out, poster, sheet = workdir / "final_cut.mp4", workdir / "poster.png", workdir / "contact_sheet.png"
     language = film.get("language", LATER_FILM_FIELDS["language"])
     carried = subtitles if subtitles is not None and film.get("subtitles", LATER_FILM_FIELDS["subtitles"]) else None
     spoken = bool(carried) and bool(read_cues(carried["subtitles"]))  # an empty track is no track
+    files = {"video": out, "poster": poster, "contact_sheet": sheet}
+    if title_overlay:
+        files["title"] = workdir / "title.mov"
+        card = edit.title_card(film["title"], film.get("logline"), size)
+        edit.write_title_overlay(card, edit.title_frames(placements, film["fps"]), film["fps"], size, files["title"],
+                                 segment_cache)
+        if beside_the_mux is not None:
+            beside_the_mux(files["title"])
     mastering: dict = {}
     frames = edit.assemble(list(zip(placements, clips)), soundtrack, film["title"], film.get("logline"), film["fps"],
                            size, out, poster, delivery=delivery_of(film),
@@ -86,12 +97,6 @@ def render(script: dict, clips: list[Path], size: tuple[int, int], soundtrack: P
                            cache=segment_cache, soundtrack_sha256=soundtrack_sha256,
                            clip_sha256=dict(zip(clips, clip_sha256)) if clip_sha256 else None)
     write_contact_sheet(keyframes, sheet, segment_cache)
-    files = {"video": out, "poster": poster, "contact_sheet": sheet}
-    if title_overlay:
-        files["title"] = workdir / "title.mov"
-        card = edit.title_card(film["title"], film.get("logline"), size)
-        edit.write_title_overlay(card, edit.title_frames(placements, film["fps"]), film["fps"], size, files["title"],
-                                 segment_cache)
     if carried:  # beside the cut, under the cut's version: <version>.subtitles.srt, <version>.captions.vtt
         for role, suffix in (("subtitles", ".srt"), ("captions", ".vtt")):
             files[role] = shutil.copyfile(carried[role], workdir / f"final_cut{suffix}")

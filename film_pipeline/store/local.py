@@ -156,6 +156,9 @@ class LocalStore(StoreHelpers):
         path = self._path(key)
         return StoredFile(key, self.uri(key), sha256_file(path), path.stat().st_size)
 
+    def local_path_of(self, key: str) -> Path:
+        return self._path(key)
+
     def local_path(self, key: str, sha256: str | None = None) -> Path:
         path = self._path(key)
         if not path.exists():

@@ -159,9 +159,13 @@ class S3Store(StoreHelpers):
             raise IntegrityError(f"upload of {key} to {self.where} did not verify; run the step again")
         return StoredFile(key, self.uri(key), digest, size)
 
+    def local_path_of(self, key: str) -> Path:
+        """Where `local_path` keeps its copy of `key`."""
+        return self.cache_dir / self.settings.bucket / self._object(key)
+
     def local_path(self, key: str, sha256: str | None = None) -> Path:
         """A local copy (downloaded once into the cache), checked against the recorded sha256."""
-        path = self.cache_dir / self.settings.bucket / self._object(key)
+        path = self.local_path_of(key)
         if path.exists() and (not sha256 or sha256_file(path) == sha256):
             return path  # a good cached copy: hashed once
         path.parent.mkdir(parents=True, exist_ok=True)
