@@ -23,6 +23,8 @@ import imageio_ffmpeg
 import numpy as np
 from PIL import Image
 
+from film_pipeline.mp4_index import sound_digest
+
 SAMPLE_RATE = 48_000
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 # Upscaled clips and the cut's composed segments share these settings, so the cut can stream-copy clips.
@@ -301,12 +303,14 @@ def ffmpeg_identity() -> str:
 
 @dataclass(frozen=True)
 class Pass:
-    """What one pass of ffmpeg over a film read: the decoders' errors, and its video and audio
-    streams' packets as framemd5 lists them (None for a stream the file does not have)."""
+    """What one pass over a film read: the decoders' errors, its video and audio streams' packets as
+    framemd5 lists them (None for a stream the file does not have), or, in the audio's place, the
+    digest of its sound track read from the MP4's own index (`mp4_index.sound_digest`)."""
 
     errors: str
     video_listing: bytes | None
     audio_listing: bytes | None
+    indexed_sound_digest: str | None = None
 
     @property
     def video_packets(self) -> int | None:
@@ -315,11 +319,13 @@ class Pass:
 
     @property
     def audio_digest(self) -> str | None:
-        """sha256 of the first audio stream as muxed: framemd5 of its stream copy lists its codec,
-        sample rate, layout and extradata, then each packet's timestamps, duration, side data and
-        bytes (an MD5 each: FFmpeg's own regression tests compare streams so, and a SHA-256 each
-        makes the listing a third slower to write). Two files with the same digest decode to the
-        same samples."""
+        """A digest of the first audio stream: two files with the same digest decode to the same
+        samples. From an MP4's index where it reads one, else sha256 of the stream copy's framemd5
+        listing: its codec, sample rate, layout and extradata, then each packet's timestamps,
+        duration, side data and bytes (an MD5 each: FFmpeg's own regression tests compare streams
+        so, and a SHA-256 each makes the listing a third slower to write)."""
+        if self.indexed_sound_digest is not None:
+            return self.indexed_sound_digest
         return None if self.audio_listing is None else hashlib.sha256(self.audio_listing).hexdigest()
 
 
@@ -338,14 +344,18 @@ def packet_lines(listing: bytes) -> list[bytes]:
 
 def list_packets(path: Path) -> Pass:
     """A film's first video and audio streams' packets, listed as stream copies to framemd5 in one
-    read of the file, nothing decoded (`Pass.errors`: the demuxer's, such as a truncated file's)."""
+    read of the file, nothing decoded (`Pass.errors`: the demuxer's, such as a truncated file's).
+    The audio is not listed where the MP4's index gives its digest (`mp4_index.sound_digest`)."""
+    indexed = sound_digest(path)
     with tempfile.TemporaryDirectory(prefix="listing-") as folder:
         video, sound = Path(folder) / "video.framemd5", Path(folder) / "audio.framemd5"
         # an optional map that matches nothing leaves the output to ffmpeg's own choice of streams:
         # each listing says which kind of stream it holds, and only the right kind is kept
+        audio = [] if indexed else ["-map", "0:a:0?", "-c", "copy", "-f", "framemd5", str(sound)]
         run = run_ffmpeg("-v", "error", "-i", str(path), "-map", "0:v:0?", "-c", "copy", "-f", "framemd5", str(video),
-                         "-map", "0:a:0?", "-c", "copy", "-f", "framemd5", str(sound), capture_output=True)
-        return Pass(_decoder_errors(run), _listing_of(video, b"video"), _listing_of(sound, b"audio"))
+                         *audio, capture_output=True)
+        return Pass(_decoder_errors(run), _listing_of(video, b"video"), None if indexed else _listing_of(sound, b"audio"),
+                    indexed)
 
 
 def decode_stream(path: Path, kind: str, start: float | None = None, frames: int | None = None) -> tuple[str, int]:

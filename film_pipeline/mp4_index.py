@@ -1,13 +1,17 @@
-"""An MP4's own index of its first video track: how many samples it holds and which of them are
-sync samples (keyframes, each an IDR frame as x264 writes them), read from the file's `moov` box
-without decoding anything. ffmpeg's listings do not say which packet is a keyframe, and the
-ffmpeg that imageio-ffmpeg ships comes without ffprobe.
+"""An MP4's own index, read from the file's `moov` box without decoding anything: how many samples
+its first video track holds and which of them are sync samples (keyframes, each an IDR frame as
+x264 writes them), and a digest of its first sound track's samples. ffmpeg's listings do not say
+which packet is a keyframe, the ffmpeg that imageio-ffmpeg ships comes without ffprobe, and
+listing a feature's 82,000 AAC packets through ffmpeg took 0.5-1 s where reading them here takes
+about 0.1 s.
 
-The boxes read (ISO/IEC 14496-12): moov > trak > mdia > hdlr (the track's handler, `vide`) and
-mdia > minf > stbl > stsz (the sample count) and stss (the sync samples; a track without one has
-every sample a sync sample).
+The boxes read (ISO/IEC 14496-12): moov > trak > mdia > hdlr (the track's handler, `vide` or
+`soun`), mdia > mdhd (the timescale), mdia > minf > stbl > stsz (the sample count and sizes), stss
+(the sync samples; a track without one has every sample a sync sample), stsc and stco/co64 (where
+the samples are), and trak > edts (the edit list).
 """
 
+import hashlib
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,6 +37,79 @@ def video_index(path: Path) -> VideoIndex | None:
     except (OSError, ValueError, struct.error):
         return None
     return None
+
+
+SOUND_DIGEST_VERSION = 1  # bump when what sound_digest covers changes
+
+
+def sound_digest(path: Path) -> str | None:
+    """sha256 of the file's first sound track as a decoder gets it: its sample table but for where
+    the samples sit in the file (stsd: the codec and its configuration; stts: the durations; stsz:
+    the sizes; the rest, such as AAC's roll groups), its timescale and edit list (the encoder's
+    priming cut off), then the samples' bytes in order. Two files with the same digest decode to
+    the same samples, wherever their bytes sit. None where there is no such track, or this cannot
+    read it (not an MP4, a fragmented one, a sample past the end of a truncated file)."""
+    try:
+        moov = _top_level_box(path, b"moov")
+        track = moov and next((t for t in _tracks(moov) if _handler(moov, *t) == b"soun"), None)
+        if track is None:
+            return None
+        mdia = _child(moov, *track, b"mdia")
+        mdhd, stbl = _child(moov, *mdia, b"mdhd"), _stbl(moov, mdia)
+        edts = _child(moov, *track, b"edts")
+        digest = hashlib.sha256(f"sound|{SOUND_DIGEST_VERSION}|".encode())
+        digest.update(moov[mdhd[0] + (20 if moov[mdhd[0]] == 1 else 12):][:4])  # the timescale, after the times
+        digest.update(b"edts" + (moov[edts[0]:edts[1]] if edts else b""))
+        for kind, start, end in _boxes(moov, *stbl):
+            if kind not in (b"stco", b"co64", b"stsc"):  # where the samples sit, not what they are
+                digest.update(kind + struct.pack(">I", end - start) + moov[start:end])
+        with open(path, "rb") as handle:
+            for offset, length in _chunks(moov, stbl):
+                handle.seek(offset)
+                data = handle.read(length)
+                if len(data) != length:
+                    return None
+                digest.update(data)
+        return digest.hexdigest()
+    except (OSError, ValueError, struct.error, TypeError):
+        return None
+
+
+def _tracks(moov: bytes) -> Iterator[tuple[int, int]]:
+    return ((start, end) for kind, start, end in _boxes(moov, 0, len(moov)) if kind == b"trak")
+
+
+def _handler(data: bytes, start: int, end: int) -> bytes | None:
+    mdia = _child(data, start, end, b"mdia")
+    hdlr = mdia and _child(data, *mdia, b"hdlr")
+    return None if hdlr is None else data[hdlr[0] + 8:hdlr[0] + 12]  # after version and flags, pre_defined
+
+
+def _stbl(data: bytes, mdia: tuple[int, int]) -> tuple[int, int] | None:
+    minf = _child(data, *mdia, b"minf")
+    return minf and _child(data, *minf, b"stbl")
+
+
+def _chunks(data: bytes, stbl: tuple[int, int]) -> Iterator[tuple[int, int]]:
+    """Each chunk of the track's samples: (its offset in the file, its length in bytes)."""
+    stsz, stsc = _child(data, *stbl, b"stsz"), _child(data, *stbl, b"stsc")
+    stco, co64 = _child(data, *stbl, b"stco"), _child(data, *stbl, b"co64")
+    uniform, count = struct.unpack_from(">II", data, stsz[0] + 4)
+    sizes = [uniform] * count if uniform else struct.unpack_from(f">{count}I", data, stsz[0] + 12)
+    runs = struct.unpack_from(">I", data, stsc[0] + 4)[0]
+    firsts = struct.unpack_from(f">{3 * runs}I", data, stsc[0] + 8)  # (first chunk, samples per chunk, description)
+    table, wide = (stco, False) if stco else (co64, True)
+    chunks = struct.unpack_from(">I", data, table[0] + 4)[0]
+    offsets = struct.unpack_from(f">{chunks}{'Q' if wide else 'I'}", data, table[0] + 8)
+    sample, run = 0, 0
+    for number, offset in enumerate(offsets, 1):
+        while run + 1 < runs and firsts[3 * (run + 1)] <= number:
+            run += 1
+        taken = min(firsts[3 * run + 1], count - sample)
+        yield offset, sum(sizes[sample:sample + taken])
+        sample += taken
+    if sample != count:
+        raise ValueError(f"the chunks hold {sample} of the track's {count} samples")
 
 
 def _top_level_box(path: Path, wanted: bytes) -> bytes | None:
@@ -79,12 +156,9 @@ def _child(data: bytes, start: int, end: int, wanted: bytes) -> tuple[int, int] 
 
 
 def _track_index(data: bytes, start: int, end: int) -> VideoIndex | None:
-    mdia = _child(data, start, end, b"mdia")
-    hdlr = mdia and _child(data, *mdia, b"hdlr")
-    if hdlr is None or data[hdlr[0] + 8:hdlr[0] + 12] != b"vide":  # version and flags, pre_defined, handler
+    if _handler(data, start, end) != b"vide":
         return None
-    minf = _child(data, *mdia, b"minf")
-    stbl = minf and _child(data, *minf, b"stbl")
+    stbl = _stbl(data, _child(data, start, end, b"mdia"))
     stsz = stbl and _child(data, *stbl, b"stsz")
     if stsz is None:
         return None
