@@ -19,7 +19,7 @@ starts (`film plan`, and `film render` until its first step) is measured here, i
    while `film ui` runs, until the new cut is there (bench/goals.py).
 
 Every `film` command runs as its own process (as a user runs it), timed by wall clock; its peak
-memory is that process's own high-water mark (wait4's ru_maxrss). Medians of --runs; a film's
+memory is that process's own high-water mark (wait4's ru_maxrss, from a launcher of its own). Medians of --runs; a film's
 first render is the one measurement taken once per size (it is the slowest, and what the edits
 are divided by).
 """
@@ -52,18 +52,32 @@ FEATURE = REPO / "bench" / "feature_length.json"  # written by bench/feature_len
 START_LIMIT = 10.0  # seconds: "start work within seconds" past 2,000 shots, on 2 cores
 
 
+# Starts a command and waits for it with wait4, from a small process of its own: Linux records a
+# process's high-water mark across exec, and a command started straight from this process (vfork,
+# then exec) reported this process's own peak as its own (304 MiB for every `film plan`, which
+# peaks at 113 MiB). The launcher runs without site (about 10 MiB) and reports its child's figures.
+LAUNCHER = """import os, subprocess, sys, time
+started = time.perf_counter()
+process = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(process.pid, 0)
+with open(sys.argv[1], "w") as out:
+    out.write(f"{time.perf_counter() - started} {usage.ru_maxrss} {os.waitstatus_to_exitcode(status)}")
+"""
+
+
 def timed(command: list[str], env: dict | None = None) -> tuple[float, float]:
-    """Runs a command to completion: (wall seconds, its peak resident memory in MiB). Its stderr
-    (the progress bar) goes to a file: a pipe nobody reads fills up and stops the command."""
-    with tempfile.TemporaryFile() as errors:
-        started = time.perf_counter()
-        process = subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=errors)
-        _, status, usage = os.wait4(process.pid, 0)
-        seconds = time.perf_counter() - started
-        if os.waitstatus_to_exitcode(status) != 0:
+    """Runs a command to completion: (wall seconds, its peak resident memory in MiB), both measured
+    by a small launcher (LAUNCHER). Its stderr (the progress bar) goes to a file: a pipe nobody
+    reads fills up and stops the command."""
+    with tempfile.TemporaryFile() as errors, tempfile.TemporaryDirectory() as folder:
+        report = Path(folder) / "report"
+        subprocess.run([sys.executable, "-S", "-c", LAUNCHER, str(report), *command], env=env, cwd=REPO,
+                       stdout=subprocess.DEVNULL, stderr=errors)
+        seconds, peak_kib, code = report.read_text().split()
+        if int(code) != 0:
             errors.seek(0)
             raise RuntimeError(f"{' '.join(command)} failed:\n{errors.read().decode()[-3000:]}")
-    return seconds, usage.ru_maxrss / 1024
+    return float(seconds), int(peak_kib) / 1024
 
 
 # One model cache for every film `main` renders, warmed before the timings (`warm_model_cache`):
