@@ -137,14 +137,18 @@ def final_cut_body(step: Step):
 
     def export_beside_the_mux(title: Path) -> None:
         """Once the title overlay is written: the timeline export this run renders next, in a thread
-        (timeline_export.render_ahead), with the title as the store will hold it."""
+        (timeline_export.render_ahead), with the title as the store will hold it. Only a head start:
+        whatever goes wrong here, the cut goes on and the export's step renders the export itself."""
         selected = step.context.run.asset_selection
         if selected is not None and step.graph.key("timeline_export") not in selected:
             return
-        key = step.cache.key_of("final_cut", None, artifact_version("final_cut", inputs), "title", title)
-        stored_title = Media(step.store.local_path_of(key), key, sha256_file(title))
-        voices = step.upstream_shots("voiceover", shots)  # here: the thread asks no database
-        timeline_export.render_ahead(lambda: cut_for_export(step, doc, clips, voices, sound, stored_title, size))
+        try:
+            key = step.cache.key_of("final_cut", None, artifact_version("final_cut", inputs), "title", title)
+            stored_title = Media(step.store.local_path_of(key), key, sha256_file(title))
+            voices = step.upstream_shots("voiceover", shots)  # here: the thread asks no database
+            timeline_export.render_ahead(lambda: cut_for_export(step, doc, clips, voices, sound, stored_title, size))
+        except Exception as error:  # noqa: BLE001
+            step.log.info(f"the timeline export waits for its own step ({type(error).__name__}: {error})")
 
     def make(workdir):
         keyframes = [(shot, step.store.local_path(m["info"]["keyframe"])) for shot, (_, m) in clips.items()]

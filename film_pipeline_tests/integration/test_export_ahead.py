@@ -30,3 +30,19 @@ def test_the_export_made_beside_the_mux_is_the_one_made_alone(rendered, monkeypa
     assert set(result.materialized) == {("timeline_export", None)}
     assert threads == ["film-export-ahead", "MainThread"]
     assert stored_export(rendered) == beside
+
+
+def test_a_head_start_that_fails_leaves_the_cut_and_the_export_to_their_steps(rendered, monkeypatch):
+    def unavailable(_cut_of_film):
+        raise OSError("no thread can be started")
+
+    original = timeline_export.render_ahead
+    monkeypatch.setattr(timeline_export, "render_ahead", unavailable)
+    edit_film(rendered, lambda d: d["shots"][0].__setitem__("prompt", d["shots"][0]["prompt"] + ", at noon"))
+    result = render_film(rendered)
+    assert not result.failures
+    assert {("final_cut", None), ("timeline_export", None)} <= set(result.materialized)
+    monkeypatch.setattr(timeline_export, "render_ahead", original)  # (undo() would drop the fixture's FILM_HOME)
+    made = stored_export(rendered)
+    render_film(rendered, force=["timeline_export"])
+    assert stored_export(rendered) == made
