@@ -58,7 +58,8 @@ def sound_digest(path: Path) -> str | None:
         mdhd, stbl = _child(moov, *mdia, b"mdhd"), _stbl(moov, mdia)
         edts = _child(moov, *track, b"edts")
         digest = hashlib.sha256(f"sound|{SOUND_DIGEST_VERSION}|".encode())
-        digest.update(moov[mdhd[0] + (20 if moov[mdhd[0]] == 1 else 12):][:4])  # the timescale, after the times
+        timescale = mdhd[0] + (20 if moov[mdhd[0]] == 1 else 12)  # after version, flags and the two times
+        digest.update(moov[timescale:timescale + 4])
         digest.update(b"edts" + (moov[edts[0]:edts[1]] if edts else b""))
         for kind, start, end in _boxes(moov, *stbl):
             if kind not in (b"stco", b"co64", b"stsc"):  # where the samples sit, not what they are

@@ -57,9 +57,7 @@ class LocalStore(StoreHelpers):
                     os.fsync(out.fileno())
             if sha256_file(Path(tmp)) != digest:
                 raise IntegrityError(f"write of {key} did not verify; check the disk under {self.root}")
-            os.replace(tmp, target)
-            if not self._sync_each:
-                self._unsynced.append(target)
+            self._install(Path(tmp), target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
@@ -80,13 +78,18 @@ class LocalStore(StoreHelpers):
             digest = sha256_file(partial)
             if self._sync_each:
                 _fsync_path(partial)
-            os.replace(partial, target)
-            if not self._sync_each:
-                self._unsynced.append(target)
+            self._install(partial, target)
         except BaseException:
             partial.unlink(missing_ok=True)
             raise
         return StoredFile(key, self.uri(key), digest, target.stat().st_size)
+
+    def _install(self, partial: Path, target: Path) -> None:
+        """A whole file (fsynced already when each write is synced) into its key, atomically; with
+        writes synced together, it waits for the batch's sync."""
+        os.replace(partial, target)
+        if not self._sync_each:
+            self._unsynced.append(target)
 
     def put_bytes(self, key: str, data: bytes) -> StoredFile:
         """`put_file` for bytes in memory: written once, durably, where StoreHelpers would write a
@@ -102,9 +105,7 @@ class LocalStore(StoreHelpers):
                 out.flush()
                 if self._sync_each:
                     os.fsync(out.fileno())
-            os.replace(tmp, target)
-            if not self._sync_each:
-                self._unsynced.append(target)
+            self._install(Path(tmp), target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
