@@ -4,9 +4,9 @@ Intermediate clips are near-lossless H.264 (CRF 12); audio is 48 kHz float32 in 
 16-bit PCM WAV on disk.
 
 Every ffmpeg command line the project builds starts here, always with `-nostdin`: other modules
-build theirs with `ffmpeg_args` (or run them with `run_ffmpeg` / `popen_ffmpeg`), and the video
-reader and writer below pass it to imageio-ffmpeg. (moviepy, used only by bench/naive_cut.py's
-baseline, starts its own.)
+build theirs with `ffmpeg_args` (or run them with `run_ffmpeg` / `popen_ffmpeg`), as the video
+frame reader and writer below do. (moviepy, used only by bench/naive_cut.py's baseline, starts its
+own.)
 """
 
 import hashlib
@@ -14,9 +14,11 @@ import os
 import re
 import subprocess
 import tempfile
+import threading
 import wave
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -30,7 +32,8 @@ FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 # Upscaled clips and the cut's composed segments share these settings, so the cut can stream-copy clips.
 MASTER_CRF = 16
 # Without it ffmpeg watches stdin for keys and logs "Press [q] to stop, [?] for help", which can land
-# inside the stream-info lines imageio-ffmpeg parses ("Could not load meta information"); it also
+# inside the stream listing the frame reader parses (imageio-ffmpeg's reader, which the project used before,
+# failed at random with "Could not load meta information"); it also
 # keeps ffmpeg off a terminal's settings and off input meant for the parent process.
 NO_STDIN = "-nostdin"
 
@@ -80,19 +83,9 @@ def write_video(path: Path, frames: Iterable[np.ndarray], fps: int, size: tuple[
                 bt709: bool = False) -> int:
     """Encode RGB uint8 frames of `size` (w, h) to H.264 MP4; returns the frame count. With `bt709`
     the pixels are converted and tagged as BT.709 (every file of the delivery: `write_master`)."""
-    writer = imageio_ffmpeg.write_frames(
-        str(path), size, fps=fps, codec="libx264", macro_block_size=1, quality=None,
-        output_params=["-crf", str(crf), "-preset", "fast", "-pix_fmt", "yuv420p", "-threads", "2",
-                       *(BT709 if bt709 else [])],
-        ffmpeg_log_level="error", input_params=[NO_STDIN],
-    )
-    writer.send(None)
-    count = 0
-    for frame in frames:
-        writer.send(np.ascontiguousarray(frame, dtype=np.uint8))
-        count += 1
-    writer.close()
-    return count
+    return _encode(path, frames, fps, size, "rgb24", ["-vcodec", "libx264", "-pix_fmt", "yuv420p", "-crf", str(crf),
+                                                      "-preset", "fast", "-pix_fmt", "yuv420p", "-threads", "2",
+                                                      *(BT709 if bt709 else [])])
 
 
 def write_master(path: Path, frames: Iterable[np.ndarray], fps: int, size: tuple[int, int]) -> int:
@@ -104,27 +97,90 @@ def write_master(path: Path, frames: Iterable[np.ndarray], fps: int, size: tuple
 def write_alpha_video(path: Path, frames: Iterable[np.ndarray], fps: int, size: tuple[int, int]) -> int:
     """Encode RGBA uint8 frames of `size` to a QuickTime file that keeps the alpha (PNG codec): an
     overlay an editor lays over other pictures. Returns the frame count."""
-    writer = imageio_ffmpeg.write_frames(
-        str(path), size, pix_fmt_in="rgba", pix_fmt_out="rgba", fps=fps, codec="png", macro_block_size=1,
-        quality=None, output_params=["-f", "mov"], ffmpeg_log_level="error", input_params=[NO_STDIN],
-    )
-    writer.send(None)
-    count = 0
-    for frame in frames:
-        writer.send(np.ascontiguousarray(frame, dtype=np.uint8))
-        count += 1
-    writer.close()
+    return _encode(path, frames, fps, size, "rgba", ["-vcodec", "png", "-pix_fmt", "rgba", "-f", "mov"])
+
+
+# The frame reader and writer start ffmpeg themselves rather than through imageio-ffmpeg's
+# read_frames and write_frames (their command lines are the same, so are the bytes written and the
+# pixels read), for three costs those had in every render, measured on a 32-shot film's first render:
+# - they gave ffmpeg its own process group with `preexec_fn=os.setpgrp`, and any `preexec_fn` makes
+#   Python fork the whole process instead of vfork-ing it: 15-36 ms a start in a render holding
+#   torch and Dagster (187 starts: 6.7 s of a 29-s render), under 1 ms through `process_group`;
+# - the reader waited for ffmpeg's stream listing in 10-ms sleeps, read 20 bytes of it at a time,
+#   and the writer waited for ffmpeg's exit in 10-ms sleeps: a clip was read in 39 ms, now 22 ms;
+# - the writer never looked at ffmpeg's exit status: a file ffmpeg failed to write went on as made.
+# ffmpeg keeps a process group of its own, so Ctrl-C in a terminal reaches `film` (which stops the
+# step) and not ffmpeg in the middle of a file.
+
+def _encode(path: Path, frames: Iterable[np.ndarray], fps: int, size: tuple[int, int], pix_fmt: str,
+            output: list[str]) -> int:
+    """Pipe raw `pix_fmt` frames of `size` into ffmpeg, which encodes them to `path` with `output`."""
+    rate = str(Fraction(fps).limit_denominator())
+    with tempfile.TemporaryFile() as errors:  # a file, not a pipe: ffmpeg never waits for us to read it
+        process = popen_ffmpeg("-y", "-f", "rawvideo", "-vcodec", "rawvideo", "-s", f"{size[0]}x{size[1]}",
+                               "-pix_fmt", pix_fmt, "-r", rate, "-i", "-", "-an", *output, "-v", "error", str(path),
+                               stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors, process_group=0)
+        count = 0
+        try:
+            for frame in frames:
+                process.stdin.write(memoryview(np.ascontiguousarray(frame, dtype=np.uint8)))
+                count += 1
+            process.stdin.close()
+        except BrokenPipeError:
+            pass  # ffmpeg stopped early: its exit status and message say why
+        except BaseException:
+            process.kill()  # an interrupted step or a failed frame source: no half-written file is kept going
+            raise
+        finally:
+            status = process.wait()
+        if status:
+            errors.seek(0)
+            said = without_ffmpeg_banner(errors.read().decode(errors="replace")) or f"exit status {status}"
+            raise RuntimeError(f"ffmpeg could not write {path}: {said}")
     return count
 
 
 def read_video(path: Path) -> Iterator[np.ndarray]:
     """Decode a video to RGB uint8 frames, one at a time (never the whole clip in memory)."""
-    # only -nostdin: imageio-ffmpeg reads the version from the banner, so -hide_banner stays off here
-    reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24", input_params=[NO_STDIN])
-    meta = next(reader)
-    width, height = meta["size"]
-    for raw in reader:
-        yield np.frombuffer(raw, dtype=np.uint8).reshape(height, width, 3)
+    process = popen_ffmpeg("-nostats", "-i", str(path), "-pix_fmt", "rgb24", "-vcodec", "rawvideo", "-f", "image2pipe",
+                           "-", stdout=subprocess.PIPE, stderr=subprocess.PIPE, process_group=0)
+    try:
+        width, height = _output_size(process, path)
+        frame = width * height * 3
+        while raw := process.stdout.read(frame):
+            if len(raw) < frame:
+                raise RuntimeError(f"{path} ended inside a frame ({len(raw)} of its {frame} bytes)")
+            yield np.frombuffer(raw, dtype=np.uint8).reshape(height, width, 3)
+    finally:
+        if process.poll() is None:
+            process.kill()  # the reader stopped early: nothing more to decode
+        process.wait()
+        process.stdout.close()
+
+
+_OUTPUT_SIZE = re.compile(rb"Stream #.*: Video: .* (\d+)x(\d+)[, ]")
+
+
+def _output_size(process: subprocess.Popen, path: Path) -> tuple[int, int]:
+    """The size of the frames ffmpeg writes, from its listing of its output's stream; the rest of
+    what it says is read on a thread of its own, so that ffmpeg never waits on a full pipe."""
+    said, listing_output = [], False
+    while line := process.stderr.readline():
+        said.append(line)
+        if line.startswith(b"Output #"):
+            listing_output = True
+        elif listing_output and (found := _OUTPUT_SIZE.search(line)):
+            threading.Thread(target=_drain, args=(process.stderr,), daemon=True).start()
+            return int(found.group(1)), int(found.group(2))
+    process.stderr.close()
+    lines = without_ffmpeg_banner(b"".join(said).decode(errors="replace")).splitlines()
+    raise OSError(f"ffmpeg could not read {path} as video: {lines[-1].strip() if lines else 'no video stream in it'}")
+
+
+def _drain(stream) -> None:
+    with stream:
+        while stream.read(1 << 16):
+            pass
 
 
 @dataclass(frozen=True)

@@ -169,8 +169,9 @@ def render_film(film_dir: Path | str, profile: str | None = None,
         workers = session.workers
         in_flight = workers.runs_in_flight(require_workers(workers)) if workers.enabled and requests else 1
         # No thread imports the steps' backends ahead of them (tried, 40df691): a thread importing
-        # while a step starts ffmpeg through imageio-ffmpeg (a Popen with preexec_fn, which takes the
-        # import lock in the fork) deadlocked a render
+        # while a step started ffmpeg through imageio-ffmpeg (a Popen with preexec_fn, which takes the
+        # import lock in the fork) deadlocked a render. ffmpeg now starts without one (media.py), but
+        # such a thread would still take the GIL from the steps it means to speed up
         with progress.listening(on_step):
             _execute(session, requests, in_flight, result, on_run, backlog.before_run)
         _raise_if_interrupted(result)

@@ -5,7 +5,8 @@ when FILM_SLOW_MARKER names a file, it writes that file (the test now knows the 
 middle of that shot's storyboard) and waits until FILM_SLOW_RELEASE names an existing file (or
 for ever, until it is killed). With FILM_SLOW_OBSERVE_MARKER set, it does the same while the specs
 are observed (its `variant` is asked then), which holds a render in its observation. For a prompt
-containing "broken" it fails the way a decoder does: imageio-ffmpeg's error, ffmpeg's banner and all.
+containing "broken" it fails the way a decoder does: the frame reader's error on a file that is no
+video, with what ffmpeg said.
 """
 
 import os

@@ -45,7 +45,8 @@ def test_1_a_failed_step_is_named_without_the_tool_banner(home):
     assert run.returncode == 1, run.stderr
     assert "Traceback" not in run.stderr
     failed = [line for line in run.stderr.splitlines() if "storyboard[b]" in line]
-    assert len(failed) == 1 and "OSError" in failed[0] and "Could not load meta information" in failed[0]
+    assert len(failed) == 1 and "OSError" in failed[0] and "could not read" in failed[0]
+    assert "Invalid data found when processing input" in failed[0]
     assert len(run.stderr) < 1500, run.stderr  # it was 3.7 KB, mostly ffmpeg's banner
     for banner in ("ffmpeg version", "configuration:", "built with", "libavcodec"):
         assert banner not in run.stderr

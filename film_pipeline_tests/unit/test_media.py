@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from film_pipeline.media import (FFMPEG, SAMPLE_RATE, WavWriter, ffmpeg_args, popen_ffmpeg, read_wav, run_ffmpeg, wav_shape,
-                                 write_video, write_wav)
+from film_pipeline.media import (FFMPEG, SAMPLE_RATE, WavWriter, ffmpeg_args, popen_ffmpeg, read_video, read_wav,
+                                 run_ffmpeg, wav_shape, write_video, write_wav)
 
 ROOT = Path(__file__).resolve().parents[2]
 PROMPT = "Press [q] to stop"
@@ -185,3 +185,94 @@ def test_a_wav_written_and_read_a_span_at_a_time_is_the_wav_written_and_read_who
     assert whole.shape == samples.shape and wav_shape(tmp_path / "whole.wav") == (10_001, 2, SAMPLE_RATE)
     assert np.array_equal(read_wav(tmp_path / "whole.wav", 2_999, 7_001), whole[2_999:7_001])
     assert np.array_equal(read_wav(tmp_path / "whole.wav", 9_000, 20_000), whole[9_000:])
+
+
+def _children_running(name: str) -> dict[int, int]:
+    """This process's children whose command is `name`* (pid: process group), read from /proc."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        command, fields = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+        if int(fields[1]) == os.getpid() and command.startswith(name):
+            found[int(entry.name)] = int(fields[2])
+    return found
+
+
+def test_the_ffmpeg_that_reads_and_writes_frames_is_in_a_process_group_of_its_own(tmp_path):
+    """Ctrl-C in a terminal goes to the foreground group: `film` gets it and stops the step, the
+    ffmpeg writing a clip does not die in the middle of its file."""
+    clip = tmp_path / "clip.mp4"
+    seen: list[dict[int, int]] = []
+
+    def frames():
+        for index in range(6):
+            if index == 3:
+                seen.append(_children_running("ffmpeg"))
+            yield np.full((32, 48, 3), 40 * index, dtype=np.uint8)
+
+    assert write_video(clip, frames(), 12, (48, 32)) == 6
+    reader = read_video(clip)
+    next(reader)
+    seen.append(_children_running("ffmpeg"))
+    assert len(list(reader)) == 5
+    for children in seen:
+        assert len(children) == 1, children
+        (pid, group), = children.items()
+        assert group == pid != os.getpgrp()
+
+
+def test_ffmpeg_for_frames_starts_without_a_preexec_fn(tmp_path, monkeypatch):
+    """A `preexec_fn` makes Python fork the whole process (tens of milliseconds a start in a render
+    holding torch and Dagster) where it can vfork; the group of its own comes from `process_group`."""
+    started = []
+    real = subprocess.Popen.__init__
+
+    def recording(self, args, *rest, **kwargs):
+        started.append(kwargs)
+        real(self, args, *rest, **kwargs)
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", recording)
+    clip = tmp_path / "clip.mp4"
+    write_video(clip, (np.zeros((16, 16, 3), np.uint8) for _ in range(2)), 12, (16, 16))
+    assert len(list(read_video(clip))) == 2
+    assert len(started) == 2
+    for kwargs in started:
+        assert kwargs.get("preexec_fn") is None and kwargs.get("process_group") == 0
+
+
+def test_a_video_ffmpeg_cannot_write_is_an_error_that_names_it(tmp_path):
+    """The writer looks at ffmpeg's exit status: a clip it failed to write does not go on as made."""
+    nowhere = tmp_path / "no-such-folder" / "clip.mp4"
+    with pytest.raises(RuntimeError, match=r"ffmpeg could not write .*no-such-folder/clip\.mp4: .*No such file or directory"):
+        write_video(nowhere, (np.zeros((16, 16, 3), np.uint8) for _ in range(3)), 12, (16, 16))
+
+
+def test_a_file_that_is_no_video_is_an_error_that_names_it_and_says_why(tmp_path):
+    garbage = tmp_path / "not-a-video.mp4"
+    garbage.write_bytes(b"\x00not a video" * 64)
+    with pytest.raises(OSError, match=r"could not read .*not-a-video\.mp4 as video: .*Invalid data found"):
+        next(read_video(garbage))
+
+
+def test_a_reader_stopped_early_leaves_no_ffmpeg_running(tmp_path):
+    clip = tmp_path / "clip.mp4"
+    write_video(clip, (np.full((64, 96, 3), 5 * index, np.uint8) for index in range(48)), 12, (96, 64))
+    frames = read_video(clip)
+    first = next(frames)
+    assert first.shape == (64, 96, 3) and len(_children_running("ffmpeg")) == 1
+    frames.close()
+    assert _children_running("ffmpeg") == {}
+
+
+def test_frames_written_and_read_back_keep_their_count_size_and_picture(tmp_path):
+    clip = tmp_path / "clip.mp4"
+    frames = [np.full((36, 64, 3), (20 * index, 100, 200 - 20 * index), np.uint8) for index in range(7)]
+    assert write_video(clip, iter(frames), 12, (64, 36)) == 7
+    decoded = list(read_video(clip))
+    assert len(decoded) == 7 and all(frame.shape == (36, 64, 3) for frame in decoded)
+    assert max(np.abs(a.astype(int) - b.astype(int)).mean() for a, b in zip(frames, decoded)) < 3
