@@ -26,7 +26,8 @@ from contextlib import contextmanager
 
 from sqlalchemy import create_engine, text
 
-from film_pipeline.dagster_internals import INDEX_SHARD_NAME, SQLITE_BUSY_TIMEOUT_SECONDS, SqliteEventLogStorage
+from film_pipeline.dagster_internals import INDEX_SHARD_NAME, SqliteEventLogStorage
+from film_pipeline.sqlite_engine import pooled_engine
 
 OPEN_RUN_DATABASES = 4
 EMPTY_RUN_DATABASE = ".film-empty-run.db"  # a dot file: Dagster's `*.db` globs for run ids skip it
@@ -64,8 +65,7 @@ class FilmEventLogStorage(SqliteEventLogStorage):
         if shard != INDEX_SHARD_NAME and not os.path.exists(self.path_for_shard(shard)):
             self._copy_empty_database(self.path_for_shard(shard))
             self._initialized_dbs.add(shard)  # the copy is stamped: nothing for Alembic to check
-        engine = create_engine(self.conn_string_for_shard(shard), pool_size=1, max_overflow=2,
-                               connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False})
+        engine = pooled_engine(self.conn_string_for_shard(shard), pool_size=1, max_overflow=2)
         if shard not in self._initialized_dbs:
             self._initdb(engine)
             self._initialized_dbs.add(shard)

@@ -13,9 +13,8 @@ import os
 import threading
 from contextlib import contextmanager
 
-from sqlalchemy import create_engine
-
-from film_pipeline.dagster_internals import SQLITE_BUSY_TIMEOUT_SECONDS, SqliteRunStorage
+from film_pipeline.dagster_internals import SqliteRunStorage
+from film_pipeline.sqlite_engine import pooled_engine
 
 
 class FilmRunStorage(SqliteRunStorage):
@@ -38,9 +37,7 @@ class FilmRunStorage(SqliteRunStorage):
             if self._engine is None or self._engine_pid != os.getpid():
                 if self._engine is not None:  # a forked child: the parent's connection is not ours to use
                     self._engine.dispose(close=False)
-                self._engine = create_engine(self._conn_string, pool_size=1, max_overflow=16,
-                                             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS,
-                                                           "check_same_thread": False})
+                self._engine = pooled_engine(self._conn_string, pool_size=1, max_overflow=16)
                 self._engine_pid = os.getpid()
             return self._engine
 
