@@ -12,7 +12,7 @@ from film_pipeline.backends import MotionRequest
 from film_pipeline.media import read_video, write_video
 from film_pipeline.scoring import best_take, clip_scores
 from film_pipeline.stages import Backends, Log, Rendered, device_of, model_id
-from film_pipeline.stages.previews import collect_preview, keep_frame, scores_table
+from film_pipeline.stages.previews import ClipGlimpse, scores_table
 
 
 def picked_take(spec: dict, board: dict, shot: str) -> int:
@@ -42,28 +42,30 @@ def render(spec: dict, board_info: dict, pick: int, keyframe: Path, keyframe_key
     backend = backends("motion", spec["backend"])
     image = last_frame(previous_clip) if previous_clip else Image.open(keyframe).convert("RGB")
     end = Image.open(end_keyframe).convert("RGB") if end_keyframe else None
-    takes, scores = {}, {}
+    takes, scores, glimpses = {}, {}, {}
     for clip_take in range(1, spec.get("clip_takes", 1) + 1):
         request = MotionRequest(spec["camera"], spec["motion"], spec["frames"], spec["fps"], tuple(spec["size"]),
                                 board_info["caption"], board_info["seed"] + clip_take - 1, clip_take,
                                 end_keyframe=end, continues=previous_clip is not None)
         takes[clip_take] = workdir / f"clip{clip_take}.mp4"
         write_video(takes[clip_take], backend.animate(image, request), spec["fps"], tuple(spec["size"]))
-        scores[clip_take] = clip_scores(read_video(takes[clip_take]))
+        # the take's file decoded once: its scores, its preview and its still come from the same frames
+        glimpses[clip_take] = ClipGlimpse(spec["frames"], spec["fps"], spec["frames"] // 2)
+        scores[clip_take] = clip_scores(glimpses[clip_take].passing(read_video(takes[clip_take])))
         log.info(f"clip[{shot}] take {clip_take}: score {scores[clip_take]['total']:.3f}")
     facts = backend.facts(request) if hasattr(backend, "facts") else {}
     best = best_take(scores)
     chosen = best if spec.get("clip_pick", "best") == "best" else spec["clip_pick"]
     path, still, preview = takes[chosen], workdir / "frame.png", workdir / "preview.webp"
-    frames = keep_frame(read_video(path), spec["frames"] // 2, still)
-    count = sum(1 for _ in collect_preview(frames, spec["frames"], spec["fps"], preview))
+    glimpses[chosen].save_still(still)
+    glimpses[chosen].save_preview(preview)
+    count = glimpses[chosen].frames
     files = {"video": path, "frame": still, "preview": preview}
     for take, other in takes.items():  # every take not chosen, and its own animated preview
         if take != chosen:
             files[f"clip_take{take}"] = other
             files[f"preview_take{take}"] = workdir / f"preview{take}.webp"
-            for _ in collect_preview(read_video(other), spec["frames"], spec["fps"], files[f"preview_take{take}"]):
-                pass
+            glimpses[take].save_preview(files[f"preview_take{take}"])
     return files, {"backend": backend.name, "model": model_id(spec["backend"]), "device": device_of(backend),
                    "frames": count, "fps": spec["fps"], "expected_frames": spec["frames"],
                    "duration_seconds": round(count / spec["fps"], 3), "camera": spec["camera"],

@@ -3,8 +3,10 @@ takes side by side with the best one starred."""
 
 import math
 import re
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from film_pipeline.media import thumbnail
@@ -68,22 +70,31 @@ def takes_sheet(takes: list[tuple[int, dict, Image.Image]], best: int, columns: 
     return sheet
 
 
-def collect_preview(frames, total: int, fps: int, path: Path):
-    """Pass frames through, writing an animated WebP of up to 16 of them at 160 px for the UI."""
-    step = max(1, -(-total // PREVIEW_FRAMES))
-    kept = []
-    for position, frame in enumerate(frames):
-        if position % step == 0:
-            kept.append(thumbnail(Image.fromarray(frame), PREVIEW_WIDTH))
-        yield frame
-    if kept:
-        kept[0].save(path, save_all=True, append_images=kept[1:], duration=round(1000 * step / fps), loop=0,
-                     quality=50, method=4)
+class ClipGlimpse:
+    """What the UI shows of a clip take, gathered from its frames as they pass once: an animated
+    WebP of up to 16 of them at 160 px, the frame at `still_at` (a still), and the frame count."""
 
+    def __init__(self, total: int, fps: int, still_at: int):
+        self.step, self.fps, self.still_at = max(1, -(-total // PREVIEW_FRAMES)), fps, still_at
+        self.kept: list[Image.Image] = []
+        self.still: np.ndarray | None = None
+        self.frames = 0
 
-def keep_frame(frames, index: int, path: Path):
-    """Pass frames through, saving frame `index` as a still for the UI."""
-    for position, frame in enumerate(frames):
-        if position == index:
-            Image.fromarray(frame).save(path)
-        yield frame
+    def passing(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+        """The frames, unchanged, seen on their way."""
+        for position, frame in enumerate(frames):
+            if position % self.step == 0:
+                self.kept.append(thumbnail(Image.fromarray(frame), PREVIEW_WIDTH))
+            if position == self.still_at:
+                self.still = frame
+            self.frames += 1
+            yield frame
+
+    def save_preview(self, path: Path) -> None:
+        if self.kept:
+            self.kept[0].save(path, save_all=True, append_images=self.kept[1:], duration=round(1000 * self.step / self.fps),
+                              loop=0, quality=50, method=4)
+
+    def save_still(self, path: Path) -> None:
+        if self.still is not None:
+            Image.fromarray(self.still).save(path)

@@ -3,8 +3,7 @@
 import numpy as np
 from PIL import Image
 
-from film_pipeline.stages.previews import (PREVIEW_FRAMES, PREVIEW_WIDTH, collect_preview, keep_frame, scores_table,
-                                           take_label)
+from film_pipeline.stages.previews import PREVIEW_FRAMES, PREVIEW_WIDTH, ClipGlimpse, scores_table, take_label
 
 SCORES = {1: {"sharpness": 0.5, "exposure": 0.9, "total": 0.7},
           2: {"sharpness": 0.8, "exposure": 0.8, "total": 0.8},
@@ -38,11 +37,18 @@ def test_take_label_stars_only_the_best():
     assert take_label(3, SCORES[3], False) == "take 3 · 0.20"
 
 
-def test_collect_preview_passes_every_frame_and_keeps_at_most_16(tmp_path):
+def glimpsed(frames, total, fps, still_at=0):
+    """A ClipGlimpse of `frames`, and the frames it passed on."""
+    glimpse = ClipGlimpse(total, fps, still_at)
+    return glimpse, list(glimpse.passing(iter(frames)))
+
+
+def test_a_glimpse_passes_every_frame_counts_them_and_previews_at_most_16(tmp_path):
     frames = numbered(40)
     path = tmp_path / "preview.webp"
-    passed = list(collect_preview(iter(frames), len(frames), 8, path))
-    assert len(passed) == 40 and all(a is b for a, b in zip(passed, frames))
+    glimpse, passed = glimpsed(frames, len(frames), 8)
+    assert len(passed) == 40 and all(a is b for a, b in zip(passed, frames)) and glimpse.frames == 40
+    glimpse.save_preview(path)
     preview = Image.open(path)
     assert preview.n_frames == 14 <= PREVIEW_FRAMES  # every third frame of 40
     assert preview.width == PREVIEW_WIDTH and preview.height == 90
@@ -52,31 +58,34 @@ def test_collect_preview_passes_every_frame_and_keeps_at_most_16(tmp_path):
 
 def test_a_short_clip_keeps_all_its_frames_in_the_preview(tmp_path):
     path = tmp_path / "preview.webp"
-    assert len(list(collect_preview(iter(numbered(5)), 5, 8, path))) == 5
-    assert Image.open(path).n_frames == 5
+    glimpse, passed = glimpsed(numbered(5), 5, 8)
+    glimpse.save_preview(path)
+    assert len(passed) == 5 and Image.open(path).n_frames == 5
 
 
 def test_a_long_clip_still_keeps_at_most_16(tmp_path):
     path = tmp_path / "preview.webp"
-    list(collect_preview(iter(numbered(241)), 241, 24, path))
+    glimpsed(numbered(241), 241, 24)[0].save_preview(path)
     assert Image.open(path).n_frames <= PREVIEW_FRAMES
 
 
-def test_collect_preview_writes_nothing_for_no_frames(tmp_path):
-    path = tmp_path / "preview.webp"
-    assert list(collect_preview(iter([]), 0, 8, path)) == []
-    assert not path.exists()
+def test_a_glimpse_of_no_frames_writes_nothing(tmp_path):
+    glimpse, passed = glimpsed([], 0, 8)
+    glimpse.save_preview(tmp_path / "preview.webp")
+    glimpse.save_still(tmp_path / "still.png")
+    assert passed == [] and glimpse.frames == 0 and not list(tmp_path.iterdir())
 
 
-def test_keep_frame_saves_frame_n_and_passes_all(tmp_path):
+def test_a_glimpse_keeps_frame_n_as_the_still(tmp_path):
     path = tmp_path / "still.png"
-    passed = list(keep_frame(iter(numbered(10)), 7, path))
-    assert len(passed) == 10
+    glimpse, passed = glimpsed(numbered(10), 10, 8, still_at=7)
+    glimpse.save_still(path)
     still = np.asarray(Image.open(path))
-    assert still.shape == (18, 32, 3) and (still == level(7)).all()
+    assert len(passed) == 10 and still.shape == (18, 32, 3) and (still == level(7)).all()
 
 
-def test_keep_frame_past_the_end_saves_nothing(tmp_path):
+def test_a_still_past_the_end_is_not_saved(tmp_path):
     path = tmp_path / "still.png"
-    assert len(list(keep_frame(iter(numbered(3)), 5, path))) == 3
-    assert not path.exists()
+    glimpse, passed = glimpsed(numbered(3), 3, 8, still_at=5)
+    glimpse.save_still(path)
+    assert len(passed) == 3 and not path.exists()
