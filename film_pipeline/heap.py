@@ -16,7 +16,10 @@ bounded by the modules it can import; between them the collector works as always
 
 Only the main thread's imports pause the collector: an import in a worker thread passes through
 as it came, and so does every import before `collect_around_imports` or in a process that never
-calls it (Dagster's daemon, its UI, Celery workers).
+calls it (Dagster's daemon, its UI and code server, Celery workers). Besides `film`, the processes
+Dagster starts to execute one run or one step (the UI's, the sensor's and the schedule's runs)
+install it when they load the code location (`collect_around_imports_in_run_workers`): as short-
+lived as a `film` command and as heavy, they spent about 1.1 s in the collector on a demo edit.
 """
 
 import builtins
@@ -40,6 +43,30 @@ def collect_around_imports() -> None:
     main = threading.main_thread().ident
     builtins.__import__ = _pausing(builtins.__import__, main)
     importlib.import_module = _pausing(importlib.import_module, main)
+
+
+# Where Dagster executes one run, or one step of it. Its code server (`dagster api grpc`, which the
+# UI and the daemon launch runs through) starts each run in a child of its own, with
+# multiprocessing's spawn: the child's `sys.argv` is the server's, its original command line ends
+# with `--multiprocessing-fork`; the multiprocess executor starts each step so from the run's
+# process. Other run launchers start `dagster api execute_run` (or `execute_step`) directly.
+SPAWNED_FROM = ("api", "grpc")
+RUN_WORKER_COMMANDS = (("api", "execute_run"), ("api", "execute_step"))
+
+
+def collect_around_imports_in_run_workers(argv: list[str] | None = None, orig_argv: list[str] | None = None) -> bool:
+    """`collect_around_imports` if this process executes a Dagster run or step (by its command
+    line: `argv` as Python sees it, `orig_argv` as it was started); whether it does. The code
+    server itself, the daemon and the UI are long-lived: what they import when they reload code
+    stays collectable there."""
+    argv = sys.argv if argv is None else argv
+    orig_argv = sys.orig_argv if orig_argv is None else orig_argv
+    command = tuple(argv[1:3])
+    spawned = command == SPAWNED_FROM and "--multiprocessing-fork" in orig_argv
+    if not (spawned or command in RUN_WORKER_COMMANDS):
+        return False
+    collect_around_imports()
+    return True
 
 
 def _pausing(load: Callable, main: int) -> Callable:

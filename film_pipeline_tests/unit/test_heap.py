@@ -80,3 +80,36 @@ def test_a_collector_turned_off_stays_off_and_other_threads_import_as_they_came(
         print(json.dumps({"in_thread": in_thread, "stays_off": not gc.isenabled()}))
     """)
     assert seen == {"in_thread": True, "stays_off": True}
+
+
+def _policy_after_loading_the_code_location(tmp_path, argv: list[str], orig_argv: list[str] | None = None) -> bool:
+    script = textwrap.dedent(f"""
+        import builtins, sys
+        sys.argv = {argv!r}
+        sys.orig_argv = {orig_argv or [sys.executable, *argv]!r}
+        import film_pipeline.definitions
+        print(builtins.__import__.__name__ == "pausing_import")
+    """)
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip() == "True"
+
+
+SERVER = ["/x/dagster/__main__.py", "api", "grpc", "--lazy-load-user-code", "--socket", "/tmp/s"]
+SPAWNED = [sys.executable, "-c", "from multiprocessing.spawn import spawn_main; spawn_main(tracker_fd=4, pipe_handle=6)",
+           "--multiprocessing-fork"]
+
+
+def test_a_dagster_run_or_step_worker_installs_it_when_it_loads_the_code_location(tmp_path):
+    """The UI's and the sensor's runs execute in a child the code server spawns (its argv the
+    server's, started with `--multiprocessing-fork`), or in `dagster api execute_run|execute_step`:
+    short-lived and as heavy as a `film` command."""
+    assert _policy_after_loading_the_code_location(tmp_path, SERVER, SPAWNED)
+    assert _policy_after_loading_the_code_location(tmp_path, ["/x/dagster/__main__.py", "api", "execute_run", "{}"])
+    assert _policy_after_loading_the_code_location(tmp_path, ["/x/bin/dagster", "api", "execute_step", "{}"])
+
+
+def test_long_lived_dagster_processes_are_left_as_they_are(tmp_path):
+    for argv in (SERVER, ["/x/bin/dagster", "code-server", "start"], ["/x/dagster_webserver/__main__.py", "--port", "3000"],
+                 ["/x/dagster/_daemon/__main__.py", "run"]):
+        assert not _policy_after_loading_the_code_location(tmp_path, argv), argv
