@@ -9,6 +9,7 @@ frame reader and writer below do. (moviepy, used only by bench/naive_cut.py's ba
 own.)
 """
 
+import contextlib
 import hashlib
 import os
 import re
@@ -83,6 +84,7 @@ def write_video(path: Path, frames: Iterable[np.ndarray], fps: int, size: tuple[
                 bt709: bool = False) -> int:
     """Encode RGB uint8 frames of `size` (w, h) to H.264 MP4; returns the frame count. With `bt709`
     the pixels are converted and tagged as BT.709 (every file of the delivery: `write_master`)."""
+    # yuv420p twice, as imageio-ffmpeg's writer put it: the command line every stored clip was made with
     return _encode(path, frames, fps, size, "rgb24", ["-vcodec", "libx264", "-pix_fmt", "yuv420p", "-crf", str(crf),
                                                       "-preset", "fast", "-pix_fmt", "yuv420p", "-threads", "2",
                                                       *(BT709 if bt709 else [])])
@@ -132,6 +134,8 @@ def _encode(path: Path, frames: Iterable[np.ndarray], fps: int, size: tuple[int,
             process.kill()  # an interrupted step or a failed frame source: no half-written file is kept going
             raise
         finally:
+            with contextlib.suppress(OSError):  # closed already, or ffmpeg gone with bytes unflushed
+                process.stdin.close()
             status = process.wait()
         if status:
             errors.seek(0)
