@@ -33,9 +33,9 @@ FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 # Upscaled clips and the cut's composed segments share these settings, so the cut can stream-copy clips.
 MASTER_CRF = 16
 # Without it ffmpeg watches stdin for keys and logs "Press [q] to stop, [?] for help", which can land
-# inside the stream listing the frame reader parses (imageio-ffmpeg's reader, which the project used before,
-# failed at random with "Could not load meta information"); it also
-# keeps ffmpeg off a terminal's settings and off input meant for the parent process.
+# inside the stream listing the frame reader parses (imageio-ffmpeg's reader, used before, then failed
+# at random with "Could not load meta information"); it also keeps ffmpeg off a terminal's settings
+# and off input meant for the parent process.
 NO_STDIN = "-nostdin"
 
 
@@ -127,14 +127,13 @@ def _encode(path: Path, frames: Iterable[np.ndarray], fps: int, size: tuple[int,
             for frame in frames:
                 process.stdin.write(memoryview(np.ascontiguousarray(frame, dtype=np.uint8)))
                 count += 1
-            process.stdin.close()
         except BrokenPipeError:
             pass  # ffmpeg stopped early: its exit status and message say why
         except BaseException:
             process.kill()  # an interrupted step or a failed frame source: no half-written file is kept going
             raise
         finally:
-            with contextlib.suppress(OSError):  # closed already, or ffmpeg gone with bytes unflushed
+            with contextlib.suppress(OSError):  # the end of the frames; ffmpeg may be gone with bytes unflushed
                 process.stdin.close()
             status = process.wait()
         if status:
